@@ -1,0 +1,25 @@
+# Two commands do all the set-up: `make dev` runs the CRM, `make test` runs the tests.
+# Each creates .venv and installs what it needs on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+dev: $(STAMP)
+	$(VENV)/bin/crm dev
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+schema: $(STAMP)
+	$(VENV)/bin/crm schema
+
+clean:
+	rm -rf $(VENV) .crm .pytest_cache

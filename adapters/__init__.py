@@ -1,0 +1,1 @@
+"""Clients for everything outside the process: Temporal, PostgreSQL, the platform."""

@@ -1,0 +1,165 @@
+"""PostgreSQL: the player profile, the event log and the daily aggregates, through asyncpg."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from crm.batch import EventBatch
+from crm.daily import DAY_COLUMNS, GAME_COLUMNS, daily_totals
+from crm.profile import PlayerProfile
+
+# Profile fields that also get a column of their own in `players`, for SQL segmentation.
+# The whole profile is kept as jsonb beside them.
+PROFILE_COLUMNS = (
+    "stage", "registered_at", "country", "currency", "birth_date", "timezone",
+    "acquisition_channel", "kyc_status", "self_excluded", "self_excluded_at",
+    "self_excluded_until", "self_exclusion_scope", "rg_severity", "account_closed",
+    "deposit_count", "deposit_total", "first_deposit_at", "last_deposit_at",
+    "failed_deposit_count", "failed_deposit_total", "withdrawal_count", "withdrawal_total",
+    "session_count", "session_seconds", "rounds_total", "stake_total", "win_total",
+    "bonus_stake_total", "net_loss", "bonus_claimed_count", "bonus_completed_count",
+    "bonus_forfeited_count", "last_active_at", "events_accepted", "events_rejected",
+)
+
+_MIGRATION_LOCK = 7_300_001  # any constant: serialises workers migrating at the same time
+
+
+def _upsert_players_sql() -> str:
+    columns = ("brand", "player_id", "revision", "consents", "profile", *PROFILE_COLUMNS)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
+    return (
+        f"INSERT INTO players ({', '.join(columns)}) VALUES ({placeholders}) "
+        f"ON CONFLICT (brand, player_id) DO UPDATE SET {updates}, updated_at = now() "
+        "WHERE players.revision < EXCLUDED.revision"
+    )
+
+
+def _add_totals_sql(table: str, key: tuple[str, ...], columns: tuple[str, ...]) -> str:
+    all_columns = (*key, *columns)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(all_columns) + 1))
+    adds = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
+    return (
+        f"INSERT INTO {table} ({', '.join(all_columns)}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}"
+    )
+
+
+_UPSERT_PLAYER = _upsert_players_sql()
+_ADD_DAY = _add_totals_sql("player_days", ("brand", "player_id", "day"), DAY_COLUMNS)
+_ADD_GAME_DAY = _add_totals_sql(
+    "player_day_games", ("brand", "player_id", "day", "game_category"), GAME_COLUMNS
+)
+_INSERT_EVENTS = """
+    INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
+    ON CONFLICT (brand, event_id) DO NOTHING
+    RETURNING event_id
+"""
+_INSERT_REJECTIONS = """
+    INSERT INTO rejected_events (rejection_key, brand, player_id, received_at, reason, payload)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+    ON CONFLICT (rejection_key) DO NOTHING
+"""
+
+
+class PlayerStore:
+    """Owns the connection pool; every write for one batch is one transaction."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, max_size: int = 10) -> PlayerStore:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=_use_json_codecs)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order; returns the names applied."""
+        applied_now = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for migration in _migrations():
+                if migration.name in done:
+                    continue
+                await conn.execute(migration.read_text())
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", migration.name)
+                applied_now.append(migration.name)
+        return applied_now
+
+    async def record(self, batch: EventBatch) -> int:
+        profile = batch.profile
+        async with self._pool.acquire() as conn, conn.transaction():
+            new_ids = set()
+            if batch.events:
+                rows = await conn.fetch(
+                    _INSERT_EVENTS,
+                    [e.brand for e in batch.events],
+                    [e.event_id for e in batch.events],
+                    [e.player_id for e in batch.events],
+                    [e.type for e in batch.events],
+                    [e.occurred_at for e in batch.events],
+                    [e.model_dump(mode="json") for e in batch.events],
+                )
+                new_ids = {r["event_id"] for r in rows}
+            # Only events stored just now count towards the aggregates: a retried batch adds nothing.
+            days, games = daily_totals(e for e in batch.events if e.event_id in new_ids)
+            if days:
+                await conn.executemany(_ADD_DAY, [(*k, *(v[c] for c in DAY_COLUMNS)) for k, v in days.items()])
+            if games:
+                await conn.executemany(
+                    _ADD_GAME_DAY, [(*k, *(v[c] for c in GAME_COLUMNS)) for k, v in games.items()]
+                )
+            if batch.rejections:
+                await conn.execute(
+                    _INSERT_REJECTIONS,
+                    [r.key for r in batch.rejections],
+                    [profile.brand] * len(batch.rejections),
+                    [profile.player_id] * len(batch.rejections),
+                    [r.received_at for r in batch.rejections],
+                    [r.reason for r in batch.rejections],
+                    [r.payload for r in batch.rejections],
+                )
+            await conn.execute(_UPSERT_PLAYER, *_player_row(profile, batch.revision))
+        return len(new_ids)
+
+    async def player(self, brand: str, player_id: str) -> dict[str, Any] | None:
+        """The stored profile, in the same shape as the workflow's ``profile`` query."""
+        row = await self._pool.fetchrow(
+            "SELECT profile FROM players WHERE brand = $1 AND player_id = $2", brand, player_id
+        )
+        return row["profile"] if row else None
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """Read-only access for reports and tests."""
+        return await self._pool.fetch(query, *args)
+
+
+def _player_row(profile: PlayerProfile, revision: int) -> list[Any]:
+    snapshot = profile.model_dump(mode="json")
+    return [
+        profile.brand, profile.player_id, revision, profile.consents.model_dump(), snapshot,
+        *(getattr(profile, c) for c in PROFILE_COLUMNS),
+    ]
+
+
+def _migrations() -> list[Any]:
+    folder = resources.files("adapters") / "migrations"
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+
+
+async def _use_json_codecs(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -1,0 +1,49 @@
+"""Commands that talk to PostgreSQL directly: migrations and reading a player's profile."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from adapters.embedded_postgres import embedded_database_url
+from adapters.store import PlayerStore
+from crm.settings import Settings
+
+
+async def open_store(settings: Settings) -> PlayerStore:
+    return await PlayerStore.connect(settings.database_url or embedded_database_url(settings.state_dir), max_size=2)
+
+
+async def migrate(settings: Settings) -> int:
+    store = await open_store(settings)
+    try:
+        applied = await store.migrate()
+    finally:
+        await store.close()
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+async def show_player(settings: Settings, brand: str, player_id: str, as_json: bool) -> int:
+    store = await open_store(settings)
+    try:
+        profile = await store.player(brand, player_id)
+    finally:
+        await store.close()
+    if profile is None:
+        print(f"no player {player_id!r} in brand {brand!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(profile, indent=2) if as_json else render_profile(profile))
+    return 0
+
+
+def render_profile(profile: dict[str, Any]) -> str:
+    """A readable two-column view; nested values (consents, limits, flags) stay compact JSON."""
+    width = max(len(k) for k in profile)
+    lines = []
+    for key, value in profile.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, separators=(", ", ": ")) if value else "-"
+        lines.append(f"{key:<{width}}  {'-' if value is None else value}")
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""`crm dev`: the whole CRM on one machine, in one terminal, with state kept between runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from adapters.embedded_postgres import embedded_database_url
+from adapters.temporal_dev_server import TemporalDevServer
+from crm.settings import Settings
+from worker import configure_logging, run_worker
+
+log = logging.getLogger("crm.dev")
+
+
+async def run_dev(settings: Settings) -> int:
+    configure_logging(settings.log_level, "text")
+    state = settings.state_dir.resolve()
+    state.mkdir(parents=True, exist_ok=True)
+
+    database_url = settings.database_url or embedded_database_url(state)
+    host, _, port = settings.temporal_address.rpartition(":")
+    temporal = TemporalDevServer(
+        db_file=state / "temporal.db",
+        ip="127.0.0.1" if host in ("localhost", "") else host,
+        port=int(port),
+        ui_port=settings.ui_port,
+        http_port=settings.http_port,
+        log_file=state / "temporal.log",
+    )
+    await temporal.start()
+    try:
+        print(
+            "\nCasino CRM is running\n"
+            f"  Temporal Web UI   {temporal.ui_url}\n"
+            f"  Temporal gRPC     {temporal.address}\n"
+            f"  Temporal HTTP API {temporal.http_api_url}\n"
+            f"  PostgreSQL        {database_url}\n"
+            f"  Metrics           http://127.0.0.1:{settings.metrics_port}/metrics\n"
+            f"  State             {state}\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        await run_worker(settings.model_copy(update={"database_url": database_url, "state_dir": state}))
+    finally:
+        temporal.stop()
+    return 0

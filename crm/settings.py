@@ -1,0 +1,37 @@
+"""Configuration: every knob is a ``CRM_`` environment variable, typed and checked at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Registered on the Temporal server by the dev stack and by the worker at start: a workflow
+# that upserts an unregistered attribute fails its tasks in a loop.
+SEARCH_ATTRIBUTES = {"CrmBrand": "Keyword", "CrmStage": "Keyword", "CrmCountry": "Keyword"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "crm"
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL DSN; without it `crm dev` runs an embedded PostgreSQL.",
+    )
+    db_pool_max: int = Field(default=10, ge=1)
+
+    state_dir: Path = Path(".crm")
+    ui_port: int = 8233
+    http_port: int = 7243
+
+    metrics_port: int | None = Field(
+        default=9464, description="Prometheus metrics on this port; unset or 0 to turn off."
+    )
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"

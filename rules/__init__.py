@@ -1,0 +1,1 @@
+"""Rule files (YAML, per brand) and the engine that evaluates them."""

@@ -1,0 +1,121 @@
+"""The CRM worker: wires Temporal, Postgres, activities and workflows, then runs until stopped.
+
+    python worker.py        # same as `crm worker`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from datetime import datetime, timezone
+
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.recording import RecordingActivities
+from adapters.embedded_postgres import embedded_database_url
+from adapters.store import PlayerStore
+from adapters.temporal import connect, ensure_search_attributes
+from crm.settings import Settings
+from workflows.player import PlayerWorkflow
+
+log = logging.getLogger("crm.worker")
+
+WORKFLOWS = [PlayerWorkflow]
+
+
+def build_worker(client: Client, store: PlayerStore, task_queue: str) -> Worker:
+    activities = RecordingActivities(store)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[activities.record],
+        # The pure core is deterministic; passing it through keeps one copy of pydantic's
+        # models in memory instead of re-importing them per workflow run.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("crm")
+        ),
+    )
+
+
+def metrics_runtime(port: int | None) -> Runtime | None:
+    """A runtime exporting the SDK's metrics and ours (events accepted/rejected) to Prometheus."""
+    if not port:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or _stop_on_signals()
+    dsn = settings.database_url or embedded_database_url(settings.state_dir)
+    store = await PlayerStore.connect(dsn, max_size=settings.db_pool_max)
+    try:
+        applied = await store.migrate()
+        if applied:
+            log.info("applied migrations %s", applied)
+        client = await connect(
+            settings.temporal_address, settings.temporal_namespace, metrics_runtime(settings.metrics_port)
+        )
+        await ensure_search_attributes(client)
+        async with build_worker(client, store, settings.task_queue):
+            log.info(
+                "worker polling task queue %r on %s (metrics on :%s)",
+                settings.task_queue, settings.temporal_address, settings.metrics_port or "off",
+            )
+            await stop.wait()
+        log.info("worker stopped")
+    finally:
+        await store.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, so log shippers need no parsing rules."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in ("workflow_id", "run_id", "workflow_type", "activity_type", "attempt"):
+            value = getattr(record, "temporal_workflow", {}).get(key) or getattr(
+                record, "temporal_activity", {}
+            ).get(key)
+            if value:
+                entry[key] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonLogFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()
