@@ -6,8 +6,6 @@ import logging
 import warnings
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
 
 def embedded_database_url(state_dir: Path) -> str:
     """Start (or join) the PostgreSQL kept under ``state_dir/postgres`` and return its URL.
@@ -15,6 +13,7 @@ def embedded_database_url(state_dir: Path) -> str:
     The server stops when the last process using it exits, and its data stays for next time.
     """
     warnings.filterwarnings("ignore", module="platformdirs")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
     import pgserver  # imported here: only development set-ups pay for it
 
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,11 @@ import json
 import sys
 from typing import Any
 
+import asyncpg
+
 from adapters.embedded_postgres import embedded_database_url
 from adapters.store import PlayerStore
+from crm.profile import PlayerProfile
 from crm.settings import Settings
 
 
@@ -29,6 +32,9 @@ async def show_player(settings: Settings, brand: str, player_id: str, as_json: b
     store = await open_store(settings)
     try:
         profile = await store.player(brand, player_id)
+    except asyncpg.UndefinedTableError:
+        print("this database has no CRM tables yet: run `crm migrate` (or `crm dev`)", file=sys.stderr)
+        return 2
     finally:
         await store.close()
     if profile is None:
@@ -38,8 +44,9 @@ async def show_player(settings: Settings, brand: str, player_id: str, as_json: b
     return 0
 
 
-def render_profile(profile: dict[str, Any]) -> str:
+def render_profile(stored: dict[str, Any]) -> str:
     """A readable two-column view; nested values (consents, limits, flags) stay compact JSON."""
+    profile = PlayerProfile.model_validate(stored).model_dump(mode="json")  # the model's field order
     width = max(len(k) for k in profile)
     lines = []
     for key, value in profile.items():

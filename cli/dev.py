@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from adapters.embedded_postgres import embedded_database_url
 from adapters.temporal_dev_server import TemporalDevServer
 from crm.settings import Settings
 from worker import configure_logging, run_worker
 
-log = logging.getLogger("crm.dev")
 
 
 async def run_dev(settings: Settings) -> int:
@@ -36,7 +34,7 @@ async def run_dev(settings: Settings) -> int:
             f"  Temporal gRPC     {temporal.address}\n"
             f"  Temporal HTTP API {temporal.http_api_url}\n"
             f"  PostgreSQL        {database_url}\n"
-            f"  Metrics           http://127.0.0.1:{settings.metrics_port}/metrics\n"
+            f"  Metrics           {_metrics_url(settings.metrics_port)}\n"
             f"  State             {state}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
@@ -45,3 +43,7 @@ async def run_dev(settings: Settings) -> int:
     finally:
         temporal.stop()
     return 0
+
+
+def _metrics_url(port: int | None) -> str:
+    return f"http://127.0.0.1:{port}/metrics" if port else "off (CRM_METRICS_PORT)"

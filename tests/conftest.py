@@ -1,0 +1,93 @@
+"""Real parts for every test: a Temporal dev server, PostgreSQL, and the CRM worker.
+
+PostgreSQL is CRM_DATABASE_URL when set, else an embedded server in a temporary directory.
+Tests keep apart by using their own player ids, so one stack serves the whole session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from adapters.event_sender import EventSender
+from adapters.store import PlayerStore
+from adapters.temporal import ensure_search_attributes
+from adapters.temporal_dev_server import TemporalDevServer
+from worker import build_worker
+
+from support import TASK_QUEUE
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if os.environ.get("CRM_DATABASE_URL"):
+        return os.environ["CRM_DATABASE_URL"]
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    return server.get_uri()
+
+
+@pytest.fixture(scope="session")
+async def store(database_url: str) -> AsyncIterator[PlayerStore]:
+    store = await PlayerStore.connect(database_url)
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TemporalDevServer]:
+    state = tmp_path_factory.mktemp("temporal")
+    server = TemporalDevServer(
+        db_file=state / "temporal.db",
+        port=_free_port(),
+        ui_port=_free_port(),
+        http_port=_free_port(),
+        log_file=state / "temporal.log",
+        # Small enough that the tests see continue-as-new happen.
+        dynamic_config={"limit.historyCount.suggestContinueAsNew": "40"},
+    )
+    await server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def client(temporal_server: TemporalDevServer) -> Any:
+    from adapters.temporal import connect
+
+    client = await connect(temporal_server.address)
+    await ensure_search_attributes(client)
+    return client
+
+
+@pytest.fixture(scope="session")
+async def worker(client: Any, store: PlayerStore) -> AsyncIterator[None]:
+    running = build_worker(client, store, TASK_QUEUE)
+    task = asyncio.create_task(running.run())
+    yield
+    await running.shutdown()
+    await task
+
+
+@pytest.fixture
+def sender(client: Any, worker: None) -> EventSender:
+    return EventSender(client, TASK_QUEUE)
+
+
+@pytest.fixture
+def player_id() -> str:
+    return f"p-{uuid.uuid4().hex[:10]}"

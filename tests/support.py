@@ -1,0 +1,38 @@
+"""Helpers the tests share: building events as a platform would, waiting for effects."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+TASK_QUEUE = "crm-test"
+REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
+    """Poll until ``check`` returns without AssertionError; re-raise the last one on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict[str, Any]:
+    """An event as the platform would send it (JSON-shaped: strings for amounts and times)."""
+    return {
+        "event_id": fields.pop("event_id", None) or f"ev-{uuid.uuid4().hex}",
+        "type": event_type,
+        "brand": brand,
+        "player_id": player_id,
+        "occurred_at": fields.pop("occurred_at", "2026-11-30T10:00:00Z"),
+        **fields,
+    }
+
