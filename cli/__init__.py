@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     player.add_argument("player_id")
     player.add_argument("--json", action="store_true", help="print the profile as JSON")
 
-    schema = commands.add_parser("schema", help="write the event contract's JSON Schema")
-    schema.add_argument("--output", type=Path, default=Path("docs/event-schema.json"))
+    schema = commands.add_parser("schema", help="write the event contract's JSON Schema and reference page")
+    schema.add_argument("--output", type=Path, default=Path("docs"), help="folder (default: docs)")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "schema":
         from cli.schema import write_schema
 
-        write_schema(args.output)
-        print(f"wrote {args.output}")
+        for path in write_schema(args.output):
+            print(f"wrote {path}")
         return 0
     parser.error(f"unknown command {args.command}")
     return 2

@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -61,10 +62,33 @@ EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Brand = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
 PlayerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_as_utc)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=24, decimal_places=8)]
-Country = Annotated[str, AfterValidator(_member_of(COUNTRIES, "ISO 3166-1 alpha-2 country code"))]
-Currency = Annotated[str, AfterValidator(_member_of(CURRENCIES, "ISO 4217 currency code"))]
-TimeZoneName = Annotated[str, AfterValidator(_known_timezone)]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=24, decimal_places=8),
+    WithJsonSchema({
+        "title": "Amount",
+        "description": "Non-negative decimal, at most 8 decimal places.",
+        "anyOf": [
+            {"type": "string", "pattern": r"^\d+(\.\d{1,8})?$"},
+            {"type": "number", "minimum": 0},
+        ],
+    }),
+]
+Country = Annotated[
+    str,
+    AfterValidator(_member_of(COUNTRIES, "ISO 3166-1 alpha-2 country code")),
+    Field(description="ISO 3166-1 alpha-2 country code, e.g. MT.", examples=["MT"]),
+]
+Currency = Annotated[
+    str,
+    AfterValidator(_member_of(CURRENCIES, "ISO 4217 currency code")),
+    Field(description="ISO 4217 code of the player's account currency, e.g. EUR.", examples=["EUR"]),
+]
+TimeZoneName = Annotated[
+    str,
+    AfterValidator(_known_timezone),
+    Field(description="IANA time zone name, e.g. Europe/Malta."),
+]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 Channel = Literal["email", "sms", "push", "phone"]

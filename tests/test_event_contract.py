@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.schema import render_schema
+from cli.schema import render_event_docs, render_schema
 from crm.events import EVENT_TYPES, DepositSucceeded, InvalidEvent, SessionEnded, parse_event
 from support import REPO, event
 
@@ -156,8 +156,9 @@ def test_junk_in_any_field_of_a_real_event_only_gets_a_validation_error(kind: st
         assert refused.reason
 
 
-def test_the_published_json_schema_is_current() -> None:
+def test_the_published_contract_is_current() -> None:
     published = (REPO / "docs" / "event-schema.json").read_text()
     assert published == render_schema(), "docs/event-schema.json is stale: run `crm schema`"
+    assert (REPO / "docs" / "events.md").read_text() == render_event_docs(), "docs/events.md is stale: run `crm schema`"
     schema = json.loads(published)
     assert set(schema["discriminator"]["mapping"]) == set(EVENT_TYPES)
