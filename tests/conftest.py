@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,13 +20,7 @@ from adapters.temporal import ensure_search_attributes
 from adapters.temporal_dev_server import TemporalDevServer
 from worker import build_worker
 
-from support import TASK_QUEUE
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support import TASK_QUEUE, free_port
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +46,9 @@ async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
     state = tmp_path_factory.mktemp("temporal")
     server = TemporalDevServer(
         db_file=state / "temporal.db",
-        port=_free_port(),
-        ui_port=_free_port(),
-        http_port=_free_port(),
+        port=free_port(),
+        ui_port=free_port(),
+        http_port=free_port(),
         log_file=state / "temporal.log",
         # Small enough that the tests see continue-as-new happen.
         dynamic_config={"limit.historyCount.suggestContinueAsNew": "40"},

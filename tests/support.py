@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,3 +37,9 @@ def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict
         **fields,
     }
 
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

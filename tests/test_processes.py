@@ -1,0 +1,150 @@
+"""`crm worker` and `crm dev` as processes, the way an operator starts them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.event_sender import EventSender
+from adapters.temporal import connect
+from adapters.temporal_dev_server import TemporalDevServer
+from support import event, eventually, free_port
+
+CRM = str(Path(sys.executable).parent / "crm")
+
+
+async def _start(*args: str, env: dict[str, str], cwd: Path | None = None) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        CRM, *args, env={**os.environ, **env}, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+    )
+
+
+async def _stop(process: asyncio.subprocess.Process, timeout: float = 20) -> tuple[int, str]:
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode or 0, out.decode()
+
+
+async def test_crm_worker_logs_json_and_exports_event_metrics(
+    temporal_server: TemporalDevServer, database_url: str, client: Any, player_id: str
+) -> None:
+    metrics_port = free_port()
+    worker = await _start("worker", env={
+        "CRM_TEMPORAL_ADDRESS": temporal_server.address, "CRM_TASK_QUEUE": "crm-process",
+        "CRM_DATABASE_URL": database_url, "CRM_METRICS_PORT": str(metrics_port), "CRM_LOG_FORMAT": "json",
+    })
+    try:
+        sender = EventSender(client, "crm-process")
+        await sender.send(event("registered", "acme", player_id, country="MT", currency="EUR"))
+        await sender.send({"event_id": "junk", "type": "registered", "brand": "acme", "player_id": player_id})
+
+        async def counted() -> str:
+            try:
+                async with httpx.AsyncClient() as http:
+                    text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+            except httpx.TransportError as not_yet:
+                raise AssertionError(f"metrics not served yet: {not_yet}") from None
+            assert re.search(r'^crm_events_accepted\{[^}]*brand="acme"[^}]*\} [1-9]', text, re.M), text[-2000:]
+            assert re.search(r'^crm_events_rejected\{[^}]*brand="acme"[^}]*\} [1-9]', text, re.M)
+            return text
+
+        text = await eventually(counted, timeout=20)
+        assert "temporal_workflow_task_execution_latency" in text  # the SDK's own metrics are there too
+    finally:
+        code, out = await _stop(worker)
+    assert code == 0, out
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert records and all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
+    rejected = [r for r in records if r["msg"].startswith("event rejected")]
+    assert rejected and rejected[0]["workflow_id"] == f"player:acme:{player_id}"
+
+
+@pytest.fixture
+def dev_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "CRM_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "CRM_UI_PORT": str(free_port()),
+        "CRM_HTTP_PORT": str(free_port()),
+        "CRM_METRICS_PORT": str(free_port()),
+        "CRM_STATE_DIR": str(tmp_path / "state"),
+        "CRM_DATABASE_URL": "",
+    }
+
+
+async def _wait_for_banner(process: asyncio.subprocess.Process) -> dict[str, str]:
+    assert process.stdout is not None
+    banner: dict[str, str] = {}
+    while "State" not in banner:
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        assert line, "crm dev exited before it was ready"
+        match = re.match(r"^  (Temporal Web UI|Temporal gRPC|Temporal HTTP API|PostgreSQL|Metrics|State)\s+(\S+)", line)
+        if match:
+            banner[match[1]] = match[2]
+    return banner
+
+
+async def test_crm_dev_runs_the_stack_keeps_state_and_stops_cleanly(dev_env: dict[str, str], tmp_path: Path) -> None:
+    dev = await _start("dev", env=dev_env, cwd=tmp_path)
+    banner = await _wait_for_banner(dev)
+    assert banner["Temporal gRPC"] == dev_env["CRM_TEMPORAL_ADDRESS"]
+    assert banner["PostgreSQL"].startswith("postgresql://")
+    player = {"brand": "acme", "player_id": "dev-1"}
+    registered = event("registered", "acme", "dev-1", country="MT", currency="EUR")
+    try:
+        # The platform's curl path: Temporal's HTTP API, documented in the README.
+        async with httpx.AsyncClient() as http:
+            ui = await http.get(banner["Temporal Web UI"])
+            assert ui.status_code == 200
+            response = await http.post(
+                f"{banner['Temporal HTTP API']}/api/v1/namespaces/default/workflows/player:acme:dev-1/signal-with-start/event",
+                json={
+                    "workflowType": {"name": "PlayerWorkflow"}, "taskQueue": {"name": "crm"},
+                    "input": [player], "signalInput": [registered],
+                    "workflowIdConflictPolicy": "WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING",
+                    "requestId": registered["event_id"],
+                },
+            )
+            assert response.status_code == 200, response.text
+        client = await connect(dev_env["CRM_TEMPORAL_ADDRESS"])
+        handle = client.get_workflow_handle("player:acme:dev-1")
+
+        async def registered_profile() -> None:
+            assert (await handle.query("profile"))["country"] == "MT"
+
+        await eventually(registered_profile, timeout=20)
+    finally:
+        code, out = await _stop(dev)
+    assert code == 0, out
+    assert "worker stopped" in out
+
+    # Started again on the same state: the player is still there, in Temporal and PostgreSQL.
+    dev = await _start("dev", env=dev_env, cwd=tmp_path)
+    try:
+        banner = await _wait_for_banner(dev)
+        client = await connect(dev_env["CRM_TEMPORAL_ADDRESS"])
+
+        async def still_there() -> None:
+            assert (await client.get_workflow_handle("player:acme:dev-1").query("profile"))["events_accepted"] == 1
+
+        await eventually(still_there, timeout=20)
+        player_cmd = await asyncio.create_subprocess_exec(
+            CRM, "player", "acme", "dev-1", "--json", env={**os.environ, **dev_env}, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out_bytes, err_bytes = await player_cmd.communicate()
+        assert player_cmd.returncode == 0, err_bytes.decode()
+        assert json.loads(out_bytes)["country"] == "MT"
+    finally:
+        code, out = await _stop(dev)
+    assert code == 0, out
