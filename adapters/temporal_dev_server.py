@@ -89,10 +89,10 @@ class TemporalDevServer:
                     DescribeNamespaceRequest(namespace=client.namespace)
                 )
                 return client
-            except Exception:
+            except Exception as not_ready:
                 if asyncio.get_running_loop().time() > deadline:
                     self.stop()
-                    raise TimeoutError(f"temporal dev server not ready on {self.address} in {timeout} s")
+                    raise TimeoutError(f"temporal dev server not ready on {self.address} in {timeout} s") from not_ready
                 await asyncio.sleep(0.25)
 
     def stop(self) -> None:

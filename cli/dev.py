@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from adapters.embedded_postgres import embedded_database_url
 from adapters.temporal_dev_server import TemporalDevServer
 from crm.settings import Settings
 from worker import configure_logging, run_worker
-
 
 
 async def run_dev(settings: Settings) -> int:

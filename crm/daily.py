@@ -8,7 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 from crm.events import (
-    DepositFailed, DepositSucceeded, Event, LoggedIn, SessionEnded, WithdrawalCompleted,
+    DepositFailed,
+    DepositSucceeded,
+    Event,
+    LoggedIn,
+    SessionEnded,
+    WithdrawalCompleted,
 )
 
 DAY_COLUMNS = (

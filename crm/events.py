@@ -7,9 +7,9 @@ them (``crm schema``), so a change here is a change to the published contract.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -40,7 +40,7 @@ def _rfc3339(value: Any) -> Any:
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _member_of(codes: frozenset[str], what: str):
@@ -228,15 +228,14 @@ class AccountClosed(_Event):
 
 
 Event = Annotated[
-    Union[
-        Registered, KycUpdated, ConsentChanged, LoggedIn, SessionEnded, DepositSucceeded,
-        DepositFailed, WithdrawalCompleted, BonusClaimed, BonusCompleted, BonusForfeited,
-        LimitChanged, SelfExcluded, RgFlagged, AccountClosed,
-    ],
+    Registered | KycUpdated | ConsentChanged | LoggedIn | SessionEnded
+    | DepositSucceeded | DepositFailed | WithdrawalCompleted
+    | BonusClaimed | BonusCompleted | BonusForfeited
+    | LimitChanged | SelfExcluded | RgFlagged | AccountClosed,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = tuple(
-    m.model_fields["type"].annotation.__args__[0] for m in Event.__origin__.__args__  # type: ignore[attr-defined]
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(Event)[0])
 )
 
 _adapter: TypeAdapter[Event] = TypeAdapter(Event)

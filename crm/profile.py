@@ -13,9 +13,23 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from crm.events import (
-    AccountClosed, BonusClaimed, BonusCompleted, BonusForfeited, ConsentChanged, Consents,
-    DepositFailed, DepositSucceeded, Event, KycUpdated, LimitChanged, LoggedIn, Registered,
-    RgFlagged, SelfExcluded, SessionEnded, WithdrawalCompleted,
+    AccountClosed,
+    BonusClaimed,
+    BonusCompleted,
+    BonusForfeited,
+    ConsentChanged,
+    Consents,
+    DepositFailed,
+    DepositSucceeded,
+    Event,
+    KycUpdated,
+    LimitChanged,
+    LoggedIn,
+    Registered,
+    RgFlagged,
+    SelfExcluded,
+    SessionEnded,
+    WithdrawalCompleted,
 )
 
 Stage = Literal["prospect", "registered", "depositor", "self_excluded", "closed"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 TASK_QUEUE = "crm-test"
+CRM = str(Path(sys.executable).parent / "crm")  # the console script, as installed
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 

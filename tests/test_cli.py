@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
-from pathlib import Path
 from typing import Any
+
+from support import CRM, TASK_QUEUE, event, eventually
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
 from adapters.temporal_dev_server import TemporalDevServer
-from support import TASK_QUEUE, event, eventually
-
-CRM = str(Path(sys.executable).parent / "crm")
 
 
 async def crm(*args: str, env: dict[str, str], stdin: str | None = None) -> tuple[int, str, str]:

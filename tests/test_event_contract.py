@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import REPO, event
 
 from cli.schema import render_event_docs, render_schema
 from crm.events import EVENT_TYPES, DepositSucceeded, InvalidEvent, SessionEnded, parse_event
-from support import REPO, event
 
 VALID = {
     "registered": dict(country="MT", currency="EUR", birth_date="1990-02-01", timezone="Europe/Malta",
@@ -49,7 +49,7 @@ def test_amounts_are_decimal_and_times_are_utc() -> None:
     parsed = parse_event(event("session_ended", "acme", "p1", occurred_at="2026-11-30T12:00:00+02:00",
                                **VALID["session_ended"]))
     assert isinstance(parsed, SessionEnded)
-    assert parsed.occurred_at == datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
+    assert parsed.occurred_at == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
     assert parsed.occurred_at.utcoffset().total_seconds() == 0
     assert parsed.stake == Decimal("60.00") and parsed.win == Decimal("35.5")
     assert parsed.duration_seconds == 3600

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from support import TASK_QUEUE, event, eventually
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
 from crm.players import PlayerRef
-from support import event, eventually
 
 BRAND = "acme"
 
@@ -200,8 +203,6 @@ async def test_state_survives_continue_as_new(
 async def test_accepted_events_reach_postgres_in_batches(
     sender: EventSender, client: Client, store: PlayerStore, player_id: str
 ) -> None:
-    import asyncio
-
     await sender.send(registered(player_id))
     await asyncio.gather(*(sender.send(deposit(player_id, "1")) for _ in range(40)))
 
@@ -222,7 +223,7 @@ async def test_accepted_events_reach_postgres_in_batches(
 async def test_a_timed_self_exclusion_ends_on_time(
     sender: EventSender, client: Client, player_id: str
 ) -> None:
-    until = datetime.now(timezone.utc) + timedelta(seconds=2)
+    until = datetime.now(UTC) + timedelta(seconds=2)
     await sender.send(registered(player_id))
     await sender.send(event("self_excluded", BRAND, player_id, until=until.isoformat(), scope="brand"))
 
@@ -255,3 +256,14 @@ async def test_an_indefinite_self_exclusion_is_not_shortened_by_a_later_timed_on
     assert p["self_excluded"] is True
     assert p["self_excluded_until"] is None
     assert p["self_exclusion_scope"] == "group"
+
+
+async def test_a_workflow_id_that_names_no_player_fails_at_once_instead_of_retrying(
+    client: Client, worker: None
+) -> None:
+    handle = await client.start_workflow("PlayerWorkflow", {}, id="acme-p1", task_queue=TASK_QUEUE)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "InvalidWorkflowId"
+    assert failed.value.cause.message == "workflow id 'acme-p1' does not start with 'player:'"

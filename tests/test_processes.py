@@ -7,19 +7,16 @@ import json
 import os
 import re
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support import CRM, event, eventually, free_port
 
 from adapters.event_sender import EventSender
 from adapters.temporal import connect
 from adapters.temporal_dev_server import TemporalDevServer
-from support import event, eventually, free_port
-
-CRM = str(Path(sys.executable).parent / "crm")
 
 
 async def _start(*args: str, env: dict[str, str], cwd: Path | None = None) -> asyncio.subprocess.Process:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from support import event
+
 from crm.daily import daily_totals
 from crm.events import parse_event
 from crm.profile import PlayerProfile
-from support import event
 
 
 def fold(*events: dict) -> PlayerProfile:

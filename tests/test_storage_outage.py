@@ -8,10 +8,10 @@ from typing import Any
 
 import pgserver
 import pytest
+from support import event, eventually
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
-from support import event, eventually
 from worker import build_worker
 
 QUEUE = "crm-outage"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
+
+from support import event
 
 from adapters.store import PlayerStore
 from crm.batch import EventBatch, Rejection
 from crm.events import parse_event
 from crm.profile import PlayerProfile
-from support import event
 
 
 async def test_migrations_apply_once(store: PlayerStore) -> None:
@@ -28,7 +29,7 @@ def _batch(player_id: str, revision: int, *events: dict) -> EventBatch:
     parsed = [parse_event(e) for e in events]
     for e in parsed:
         profile.apply(e)
-    rejection = Rejection(key=f"run:{player_id}:1", received_at=datetime.now(timezone.utc),
+    rejection = Rejection(key=f"run:{player_id}:1", received_at=datetime.now(UTC),
                           reason="amount: Field required", payload="{}")
     return EventBatch(workflow_id=f"player:acme:{player_id}", profile=profile, revision=revision,
                       events=parsed, rejections=[rejection])

@@ -8,10 +8,10 @@ recorded with its reason and the workflow keeps listening.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -59,7 +59,11 @@ class CarriedState(BaseModel):
 class PlayerWorkflow:
     @workflow.init
     def __init__(self, start: Any) -> None:
-        self._player = _player_of(workflow.info().workflow_id)
+        try:
+            self._player = PlayerRef.from_workflow_id(workflow.info().workflow_id)
+            self._wrong_id: str | None = None
+        except ValueError as wrong_id:
+            self._player, self._wrong_id = PlayerRef("", ""), str(wrong_id)
         carried = start.get("carried") if isinstance(start, dict) else None
         state = (
             CarriedState.model_validate(carried)
@@ -82,6 +86,8 @@ class PlayerWorkflow:
 
     @workflow.run
     async def run(self, start: Any) -> None:
+        if self._wrong_id:
+            raise ApplicationError(self._wrong_id, type="InvalidWorkflowId", non_retryable=True)
         while True:
             self._index_for_staff()
             await _wait_until(
@@ -229,12 +235,5 @@ async def _wait_until(condition: Callable[[], bool], timeout: timedelta | None) 
     """Wait for the condition or the timeout, whichever comes first."""
     try:
         await workflow.wait_condition(condition, timeout=timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
-
-
-def _player_of(workflow_id: str) -> PlayerRef:
-    try:
-        return PlayerRef.from_workflow_id(workflow_id)
-    except ValueError as wrong_id:
-        raise ApplicationError(str(wrong_id), type="InvalidWorkflowId", non_retryable=True) from None
