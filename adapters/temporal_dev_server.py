@@ -38,6 +38,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ensure_port_free(ip: str, port: int, what: str) -> None:
+    """Fail before starting rather than talk to whatever already listens there."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip, port))
+        except OSError:
+            raise PortInUse(f"{what} port {ip}:{port} is already in use (is another `crm dev` running?)") from None
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
 @dataclass
 class TemporalDevServer:
     db_file: Path
@@ -79,6 +93,9 @@ class TemporalDevServer:
 
     async def start(self, timeout: float = 60) -> Client:
         """Start the server and return a client once it answers."""
+        for port, what in ((self.port, "Temporal gRPC"), (self.ui_port, "Temporal Web UI"),
+                           (self.http_port, "Temporal HTTP API")):
+            ensure_port_free(self.ip, port, what)
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._process = subprocess.Popen(

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+
 from adapters.embedded_postgres import embedded_database_url
-from adapters.temporal_dev_server import TemporalDevServer
+from adapters.temporal_dev_server import PortInUse, TemporalDevServer, ensure_port_free
 from crm.settings import Settings
 from worker import configure_logging, run_worker
 
 
 async def run_dev(settings: Settings) -> int:
     configure_logging(settings.log_level, "text")
+    try:
+        if settings.metrics_port:
+            ensure_port_free("0.0.0.0", settings.metrics_port, "metrics (CRM_METRICS_PORT)")
+        return await _run_stack(settings)
+    except PortInUse as taken:
+        print(f"crm dev: {taken}", file=sys.stderr)
+        return 1
+
+
+async def _run_stack(settings: Settings) -> int:
     state = settings.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
 

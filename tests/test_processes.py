@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,14 @@ async def test_crm_dev_runs_the_stack_keeps_state_and_stops_cleanly(dev_env: dic
     finally:
         code, out = await _stop(dev)
     assert code == 0, out
+
+
+async def test_crm_dev_refuses_to_start_on_a_port_already_taken(dev_env: dict[str, str], tmp_path: Path) -> None:
+    host, port = dev_env["CRM_TEMPORAL_ADDRESS"].split(":")
+    with socket.socket() as squatter:
+        squatter.bind((host, int(port)))
+        squatter.listen()
+        dev = await _start("dev", env=dev_env, cwd=tmp_path)
+        out_bytes, _ = await asyncio.wait_for(dev.communicate(), 30)
+    assert dev.returncode == 1
+    assert f"Temporal gRPC port {host}:{port} is already in use" in out_bytes.decode()
