@@ -24,8 +24,10 @@ async def run_dev(settings: Settings) -> int:
 async def _run_stack(settings: Settings) -> int:
     state = settings.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
+    _say(f"Casino CRM: starting, state in {state}")
 
     database_url = settings.database_url or embedded_database_url(state)
+    _say(f"  PostgreSQL        {database_url}")  # each address as soon as its service is up
     host, _, port = settings.temporal_address.rpartition(":")
     temporal = TemporalDevServer(
         db_file=state / "temporal.db",
@@ -37,21 +39,21 @@ async def _run_stack(settings: Settings) -> int:
     )
     await temporal.start()
     try:
-        print(
-            "\nCasino CRM is running\n"
-            f"  Temporal Web UI   {temporal.ui_url}\n"
+        _say(
             f"  Temporal gRPC     {temporal.address}\n"
+            f"  Temporal Web UI   {temporal.ui_url}\n"
             f"  Temporal HTTP API {temporal.http_api_url}\n"
-            f"  PostgreSQL        {database_url}\n"
             f"  Metrics           {_metrics_url(settings.metrics_port)}\n"
-            f"  State             {state}\n"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
+            "Casino CRM is running. Press Ctrl-C to stop."
         )
         await run_worker(settings.model_copy(update={"database_url": database_url, "state_dir": state}))
     finally:
         temporal.stop()
     return 0
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
 
 
 def _metrics_url(port: int | None) -> str:

@@ -20,25 +20,59 @@ from adapters.temporal import connect
 from adapters.temporal_dev_server import TemporalDevServer, free_port
 
 
-async def _start(*args: str, env: dict[str, str], cwd: Path | None = None) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        CRM, *args, env={**os.environ, **env}, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-    )
+class Running:
+    """A `crm` process whose output is read as it comes, so a full pipe never stalls it."""
 
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._new_line = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
 
-async def _stop(process: asyncio.subprocess.Process, timeout: float = 20) -> tuple[int, str]:
-    if process.returncode is None:
-        process.send_signal(signal.SIGINT)
-    out, _ = await asyncio.wait_for(process.communicate(), timeout)
-    return process.returncode or 0, out.decode()
+    @classmethod
+    async def start(cls, *args: str, env: dict[str, str], cwd: Path | None = None) -> Running:
+        process = await asyncio.create_subprocess_exec(
+            CRM, *args, env={**os.environ, **env}, cwd=cwd,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )
+        return cls(process)
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for raw in self.process.stdout:
+            self.lines.append(raw.decode().rstrip("\n"))
+            self._new_line.set()
+        self._new_line.set()
+
+    async def wait_for_line(self, prefix: str, timeout: float = 60) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not any(line.startswith(prefix) for line in self.lines):
+            assert not self._reader.done(), "exited early:\n" + self.output
+            self._new_line.clear()
+            await asyncio.wait_for(self._new_line.wait(), deadline - asyncio.get_running_loop().time())
+
+    async def stop(self, timeout: float = 20) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(self.process.wait(), timeout)
+        await self._reader
+        return self.process.returncode or 0
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def addresses(self) -> dict[str, str]:
+        """The service addresses `crm dev` printed."""
+        pattern = r"^  (Temporal Web UI|Temporal gRPC|Temporal HTTP API|PostgreSQL|Metrics)\s+(\S+)"
+        return {m[1]: m[2] for m in (re.match(pattern, line) for line in self.lines) if m}
 
 
 async def test_crm_worker_logs_json_and_exports_event_metrics(
     temporal_server: TemporalDevServer, database_url: str, client: Any, player_id: str
 ) -> None:
     metrics_port = free_port()
-    worker = await _start("worker", env={
+    worker = await Running.start("worker", env={
         "CRM_TEMPORAL_ADDRESS": temporal_server.address, "CRM_TASK_QUEUE": "crm-process",
         "CRM_DATABASE_URL": database_url, "CRM_METRICS_PORT": str(metrics_port), "CRM_LOG_FORMAT": "json",
     })
@@ -60,9 +94,9 @@ async def test_crm_worker_logs_json_and_exports_event_metrics(
         text = await eventually(counted, timeout=20)
         assert "temporal_workflow_task_execution_latency" in text  # the SDK's own metrics are there too
     finally:
-        code, out = await _stop(worker)
-    assert code == 0, out
-    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        code = await worker.stop()
+    assert code == 0, worker.output
+    records = [json.loads(line) for line in worker.lines if line.startswith("{")]
     assert records and all({"ts", "level", "logger", "msg"} <= set(r) for r in records)
     rejected = [r for r in records if r["msg"].startswith("event rejected")]
     assert rejected and rejected[0]["workflow_id"] == f"player:acme:{player_id}"
@@ -80,21 +114,10 @@ def dev_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-async def _wait_for_banner(process: asyncio.subprocess.Process) -> dict[str, str]:
-    assert process.stdout is not None
-    banner: dict[str, str] = {}
-    while "State" not in banner:
-        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
-        assert line, "crm dev exited before it was ready"
-        match = re.match(r"^  (Temporal Web UI|Temporal gRPC|Temporal HTTP API|PostgreSQL|Metrics|State)\s+(\S+)", line)
-        if match:
-            banner[match[1]] = match[2]
-    return banner
-
-
 async def test_crm_dev_runs_the_stack_keeps_state_and_stops_cleanly(dev_env: dict[str, str], tmp_path: Path) -> None:
-    dev = await _start("dev", env=dev_env, cwd=tmp_path)
-    banner = await _wait_for_banner(dev)
+    dev = await Running.start("dev", env=dev_env, cwd=tmp_path)
+    await dev.wait_for_line("Casino CRM is running")
+    banner = dev.addresses()
     assert banner["Temporal gRPC"] == dev_env["CRM_TEMPORAL_ADDRESS"]
     assert banner["PostgreSQL"].startswith("postgresql://")
     player = {"brand": "acme", "player_id": "dev-1"}
@@ -122,14 +145,14 @@ async def test_crm_dev_runs_the_stack_keeps_state_and_stops_cleanly(dev_env: dic
 
         await eventually(registered_profile, timeout=20)
     finally:
-        code, out = await _stop(dev)
-    assert code == 0, out
-    assert "worker stopped" in out
+        code = await dev.stop()
+    assert code == 0, dev.output
+    assert "worker stopped" in dev.output
 
     # Started again on the same state: the player is still there, in Temporal and PostgreSQL.
-    dev = await _start("dev", env=dev_env, cwd=tmp_path)
+    dev = await Running.start("dev", env=dev_env, cwd=tmp_path)
     try:
-        banner = await _wait_for_banner(dev)
+        await dev.wait_for_line("Casino CRM is running")
         client = await connect(dev_env["CRM_TEMPORAL_ADDRESS"])
 
         async def still_there() -> None:
@@ -144,8 +167,8 @@ async def test_crm_dev_runs_the_stack_keeps_state_and_stops_cleanly(dev_env: dic
         assert player_cmd.returncode == 0, err_bytes.decode()
         assert json.loads(out_bytes)["country"] == "MT"
     finally:
-        code, out = await _stop(dev)
-    assert code == 0, out
+        code = await dev.stop()
+    assert code == 0, dev.output
 
 
 async def test_crm_dev_refuses_to_start_on_a_port_already_taken(dev_env: dict[str, str], tmp_path: Path) -> None:
@@ -153,7 +176,8 @@ async def test_crm_dev_refuses_to_start_on_a_port_already_taken(dev_env: dict[st
     with socket.socket() as squatter:
         squatter.bind((host, int(port)))
         squatter.listen()
-        dev = await _start("dev", env=dev_env, cwd=tmp_path)
-        out_bytes, _ = await asyncio.wait_for(dev.communicate(), 30)
-    assert dev.returncode == 1
-    assert f"Temporal gRPC port {host}:{port} is already in use" in out_bytes.decode()
+        dev = await Running.start("dev", env=dev_env, cwd=tmp_path)
+        await asyncio.wait_for(dev.process.wait(), 30)
+        await dev.stop()
+    assert dev.process.returncode == 1
+    assert f"Temporal gRPC port {host}:{port} is already in use" in dev.output
