@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +134,7 @@ async def main(players: int, per_player: int, concurrency: int) -> dict[str, Any
 
     result = {
         "name": "ingest",
-        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "events": total, "players": players, "concurrency": concurrency,
         "baseline_bare_signals_per_s": round(total / bare_seconds, 1),
         "crm_events_sent_per_s": round(total / crm_seconds, 1),

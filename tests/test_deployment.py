@@ -10,9 +10,9 @@ import re
 import tomllib
 
 import yaml
+from support import REPO
 
 from crm.settings import SEARCH_ATTRIBUTES, Settings
-from support import REPO
 
 
 def _compose() -> dict:
