@@ -17,11 +17,14 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.decisions import DecisionActivities
 from activities.recording import RecordingActivities
+from adapters.decisions import DecisionLog
 from adapters.embedded_postgres import embedded_database_url
 from adapters.store import PlayerStore
 from adapters.temporal import connect, ensure_search_attributes
 from crm.settings import Settings
+from rules.registry import RuleRegistry
 from workflows.player import PlayerWorkflow
 
 log = logging.getLogger("crm.worker")
@@ -29,13 +32,14 @@ log = logging.getLogger("crm.worker")
 WORKFLOWS = [PlayerWorkflow]
 
 
-def build_worker(client: Client, store: PlayerStore, task_queue: str) -> Worker:
-    activities = RecordingActivities(store)
+def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry) -> Worker:
+    recording = RecordingActivities(store)
+    deciding = DecisionActivities(rules, DecisionLog(store.pool))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[activities.record],
+        activities=[recording.record, deciding.decide],
         # The pure core is deterministic; passing it through keeps one copy of pydantic's
         # models in memory instead of re-importing them per workflow run.
         workflow_runner=SandboxedWorkflowRunner(
@@ -63,7 +67,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             settings.temporal_address, settings.temporal_namespace, metrics_runtime(settings.metrics_port)
         )
         await ensure_search_attributes(client)
-        async with build_worker(client, store, settings.task_queue):
+        rules = RuleRegistry(settings.rules_path)
+        log.info("rules version %s from %s", rules.current().book.version, settings.rules_path)
+        async with build_worker(client, store, settings.task_queue, rules):
             log.info(
                 "worker polling task queue %r on %s (metrics on :%s)",
                 settings.task_queue, settings.temporal_address, settings.metrics_port or "off",

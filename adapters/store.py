@@ -142,6 +142,11 @@ class PlayerStore:
         )
         return row["profile"] if row else None
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """For the other stores that share this database (the decisions log)."""
+        return self._pool
+
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         """Read-only access for reports and tests."""
         return await self._pool.fetch(query, *args)

@@ -39,6 +39,7 @@ from adapters.store import PlayerStore  # noqa: E402
 from adapters.temporal import ensure_search_attributes  # noqa: E402
 from adapters.temporal_dev_server import TemporalDevServer, free_port  # noqa: E402
 from bench.results import save_case  # noqa: E402
+from rules.registry import SHIPPED_RULES, RuleRegistry  # noqa: E402
 from worker import build_worker  # noqa: E402
 
 
@@ -112,7 +113,7 @@ async def main(players: int, per_player: int, concurrency: int) -> dict[str, Any
                 bare_seconds, _ = await _drive(_events(players, per_player), bare, concurrency)
 
             sender = EventSender(client, "bench-crm")
-            async with build_worker(client, store, "bench-crm"):
+            async with build_worker(client, store, "bench-crm", RuleRegistry(SHIPPED_RULES)):
                 streams = _events(players, per_player)
                 crm_seconds, sent_at = await _drive(streams, sender.send, concurrency)
                 ids = list(sent_at)

@@ -28,6 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     player.add_argument("player_id")
     player.add_argument("--json", action="store_true", help="print the profile as JSON")
 
+    rules = commands.add_parser("rules", help="check, test and try rule files")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="RULES_COMMAND")
+    for name, text in (("check", "validate every rule file; errors name file, line, rule and field"),
+                       ("test", "run the golden cases kept beside the rules")):
+        sub = rule_commands.add_parser(name, help=text)
+        sub.add_argument("path", nargs="?", type=Path, help="rules folder (default: CRM_RULES_DIR or the shipped rules)")
+    evaluate = rule_commands.add_parser("eval", help="decide for the facts in a JSON file and print the decision")
+    evaluate.add_argument("facts", help="JSON object of facts (see docs/facts.md), or - for standard input")
+    evaluate.add_argument("--brand", required=True)
+    evaluate.add_argument("--trigger", required=True)
+    evaluate.add_argument("--status", help="JSON object of what the guards know (self_excluded, messages_today, ...)")
+    evaluate.add_argument("--rules", type=Path, dest="path", help="rules folder")
+
+    decisions = commands.add_parser("decisions", help="list the decisions made for a player, newest first")
+    decisions.add_argument("brand")
+    decisions.add_argument("player_id")
+    decisions.add_argument("--limit", type=int, default=20)
+    decisions.add_argument("--json", action="store_true", help="print the full records as JSON")
+
     schema = commands.add_parser("schema", help="write the event contract's JSON Schema and reference page")
     schema.add_argument("--output", type=Path, default=Path("docs"), help="folder (default: docs)")
 
@@ -57,6 +76,19 @@ def main(argv: list[str] | None = None) -> int:
         from cli.database import show_player
 
         return asyncio.run(show_player(settings, args.brand, args.player_id, args.json))
+    if args.command == "rules":
+        from cli import rules as rule_commands_impl
+
+        root = args.path or settings.rules_path
+        if args.rules_command == "check":
+            return rule_commands_impl.check(root)
+        if args.rules_command == "test":
+            return rule_commands_impl.test(root)
+        return rule_commands_impl.evaluate(root, args.brand, args.trigger, args.facts, args.status)
+    if args.command == "decisions":
+        from cli.database import show_decisions
+
+        return asyncio.run(show_decisions(settings, args.brand, args.player_id, args.limit, args.json))
     if args.command == "schema":
         from cli.schema import write_schema
 

@@ -54,3 +54,25 @@ def render_profile(stored: dict[str, Any]) -> str:
             value = json.dumps(value, separators=(", ", ": ")) if value else "-"
         lines.append(f"{key:<{width}}  {'-' if value is None else value}")
     return "\n".join(lines)
+
+
+async def show_decisions(settings: Settings, brand: str, player_id: str, limit: int, as_json: bool) -> int:
+    from adapters.decisions import DecisionLog
+
+    store = await open_store(settings)
+    try:
+        decisions = await DecisionLog(store.pool).for_player(brand, player_id, limit)
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps([d.model_dump(mode="json") for d in decisions], indent=2))
+        return 0
+    if not decisions:
+        print(f"no decisions for player {player_id!r} in brand {brand!r}")
+    for d in decisions:
+        print(f"{d.decided_at.isoformat()}  {d.trigger}  rules {d.rules_version}  pack {d.policy}  [{d.decision_key}]")
+        print(f"  matched: {', '.join(d.matched) or '-'}")
+        for o in d.outcomes:
+            why = f" by {o.guard}: {o.reason}" if o.guard else ""
+            print(f"  {o.verdict:<8} {o.rule}: {json.dumps(o.proposed)}{why}")
+    return 0

@@ -30,8 +30,20 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     http_port: int = 7243
 
+    rules_dir: Path | None = Field(
+        default=None, description="Rules folder; default: the rules shipped with the package."
+    )
+
     metrics_port: int | None = Field(
         default=9464, description="Prometheus metrics on this port; unset or 0 to turn off."
     )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+
+    @property
+    def rules_path(self) -> Path:
+        if self.rules_dir:
+            return self.rules_dir
+        from rules.registry import SHIPPED_RULES  # the rules package ships the default files
+
+        return SHIPPED_RULES

@@ -19,6 +19,7 @@ from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
 from adapters.temporal import ensure_search_attributes
 from adapters.temporal_dev_server import TemporalDevServer, free_port
+from rules.registry import SHIPPED_RULES, RuleRegistry
 from worker import build_worker
 
 
@@ -67,8 +68,13 @@ async def client(temporal_server: TemporalDevServer) -> Any:
 
 
 @pytest.fixture(scope="session")
-async def worker(client: Any, store: PlayerStore) -> AsyncIterator[None]:
-    running = build_worker(client, store, TASK_QUEUE)
+def rules() -> RuleRegistry:
+    return RuleRegistry(SHIPPED_RULES)
+
+
+@pytest.fixture(scope="session")
+async def worker(client: Any, store: PlayerStore, rules: RuleRegistry) -> AsyncIterator[None]:
+    running = build_worker(client, store, TASK_QUEUE, rules)
     task = asyncio.create_task(running.run())
     yield
     await running.shutdown()

@@ -27,11 +27,11 @@ async def fragile_database(tmp_path: Any) -> AsyncIterator[Any]:
 
 
 async def test_events_accepted_while_postgres_is_down_are_stored_when_it_returns(
-    client: Any, fragile_database: Any, player_id: str
+    client: Any, fragile_database: Any, player_id: str, rules: Any
 ) -> None:
     store = await PlayerStore.connect(fragile_database.get_uri())
     await store.migrate()
-    worker = build_worker(client, store, QUEUE)
+    worker = build_worker(client, store, QUEUE, rules)
     running = asyncio.create_task(worker.run())
     sender = EventSender(client, QUEUE)
     try:

@@ -140,16 +140,21 @@ CREATE TABLE communications (
 );
 CREATE INDEX communications_player ON communications (brand, player_id, sent_at);
 
--- Why a player got (or did not get) something: rules fired, guards' vetoes, the facts seen.
+-- Why a player got (or did not get) something: every decision, with the rules that matched,
+-- each guard's ruling, the facts seen, the rules version and the policy pack.
 CREATE TABLE decisions (
-    decision_key text        PRIMARY KEY,
-    brand        text        NOT NULL,
-    player_id    text        NOT NULL,
-    trigger      text        NOT NULL,
-    rule_ids     text[]      NOT NULL DEFAULT '{}',
-    actions      jsonb       NOT NULL DEFAULT '[]',
-    vetoes       jsonb       NOT NULL DEFAULT '[]',
-    facts        jsonb       NOT NULL DEFAULT '{}',
-    decided_at   timestamptz NOT NULL DEFAULT now()
+    decision_key  text        PRIMARY KEY,
+    brand         text        NOT NULL,
+    player_id     text        NOT NULL,
+    trigger       text        NOT NULL,
+    rules_version text        NOT NULL,
+    policy        text        NOT NULL,
+    matched       text[]      NOT NULL DEFAULT '{}',
+    applied       text[]      NOT NULL DEFAULT '{}',
+    actions       jsonb       NOT NULL DEFAULT '[]',
+    outcomes      jsonb       NOT NULL DEFAULT '[]',
+    facts         jsonb       NOT NULL DEFAULT '{}',
+    status        jsonb       NOT NULL DEFAULT '{}',
+    decided_at    timestamptz NOT NULL
 );
 CREATE INDEX decisions_player ON decisions (brand, player_id, decided_at);

@@ -1,0 +1,144 @@
+"""The only module that knows durable_rules runs the rules.
+
+A RuleBook compiles once into one durable_rules host: a ruleset per brand and trigger, one
+durable rule per rule. ``evaluate`` asserts the facts as a single fact in a session of its
+own and returns the ids of the rules that matched. What to do about them (priority, stop,
+actions, guards) is decided elsewhere, in plain Python.
+
+Pitfalls handled here (see ARCHITECTURE.md): the stock Host starts timer threads that crashed
+under concurrent use, so ours runs none; facts, not events; a fresh session per evaluation,
+deleted afterwards (a ruleset holds at most 1,024); every rule tests the fact's `type` so it
+can never match session state; priorities are non-negative; an exception inside an action
+comes back in the state and is raised here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from decimal import Decimal
+from typing import Any
+
+from durable import engine as durable
+
+from rules.book import RuleBook
+from rules.format import All, AnyOf, Compare, Condition, Not, Rule, Segment
+
+FACT_TYPE = "crm_facts"
+_FLIP = {"eq": "ne", "ne": "eq", "gt": "lte", "lte": "gt", "gte": "lt", "lt": "gte", "in": "not_in", "not_in": "in"}
+_DURABLE_OP = {"ne": "$neq", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+
+
+class EngineError(RuntimeError):
+    pass
+
+
+class _QuietHost(durable.Host):
+    def _run(self) -> None:
+        """No background dispatch threads: evaluation is synchronous and on demand."""
+
+
+class CompiledRules:
+    """A RuleBook compiled for evaluation; safe to share between threads and tasks."""
+
+    def __init__(self, book: RuleBook) -> None:
+        self.book = book
+        self._host = _QuietHost()
+        self._lock = threading.Lock()  # the C core holds the GIL anyway: this only orders Python-side steps
+        self._sessions = itertools.count()
+        self._matched: list[str] = []
+        definitions = {}
+        for brand, brand_rules in book.brands.items():
+            by_trigger: dict[str, list[Rule]] = {}
+            for rule in brand_rules.rules:
+                by_trigger.setdefault(rule.trigger, []).append(rule)
+            for trigger, rules in by_trigger.items():
+                definitions[_ruleset(brand, trigger)] = {
+                    f"r{i}": {
+                        "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.when)]}}],
+                        "pri": rule.priority,
+                        "run": self._recorder(rule.id),
+                    }
+                    for i, rule in enumerate(rules)
+                }
+        if definitions:
+            self._host.set_rulesets(definitions)
+        self._rulesets = set(definitions)
+
+    def matching(self, brand: str, trigger: str, facts: dict[str, Any]) -> list[str]:
+        """Ids of the brand's rules for this trigger whose conditions hold for the facts."""
+        brand = brand if brand in self.book.brands else "default"
+        name = _ruleset(brand, trigger)
+        if name not in self._rulesets:
+            return []
+        with self._lock:
+            sid = f"s{next(self._sessions)}"
+            self._matched = []
+            try:
+                state = self._host.assert_fact(name, {"type": FACT_TYPE, "sid": sid, **_as_json(facts)})
+                if isinstance(state, dict) and state.get("exception"):
+                    raise EngineError(str(state["exception"]))
+            except durable.MessageNotHandledException:
+                pass  # no rule matched
+            finally:
+                self._host.delete_state(name, sid)
+            return list(dict.fromkeys(self._matched))  # an `any` can match one rule twice
+
+    def _recorder(self, rule_id: str):  # noqa: ANN202 - durable_rules action signature
+        def matched(_: Any) -> None:
+            self._matched.append(rule_id)
+
+        return matched
+
+
+def _ruleset(brand: str, trigger: str) -> str:
+    return f"{brand}.{trigger}"
+
+
+def _as_json(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as durable_rules sees them: numbers as floats, segments as seg_<name> flags,
+    and absent (None) facts left out so that `exists: false` holds for them."""
+    out: dict[str, Any] = {}
+    for name, value in facts.items():
+        if value is None:
+            continue
+        if name == "segments":
+            out.update({f"seg_{s}": True for s in value})
+        else:
+            out[name] = float(value) if isinstance(value, Decimal) else value
+    return out
+
+
+def _compile(condition: Condition | None) -> list[dict[str, Any]]:
+    return [] if condition is None else [_expr(condition, negate=False)]
+
+
+def _expr(c: Condition, negate: bool) -> dict[str, Any]:
+    """durable_rules JSON for a condition; `not` is pushed down to the comparisons."""
+    match c:
+        case All(items):
+            return {"$or" if negate else "$and": [_expr(i, negate) for i in items]}
+        case AnyOf(items):
+            return {"$and" if negate else "$or": [_expr(i, negate) for i in items]}
+        case Not(item):
+            return _expr(item, not negate)
+        case Segment(name):
+            return {"$nex": {f"seg_{name}": 1}} if negate else {f"seg_{name}": True}
+        case Compare(fact, "exists", present):
+            return {"$ex" if present != negate else "$nex": {fact: 1}}
+        case Compare(fact, op, value):
+            if not negate:
+                return _compare(fact, op, value)
+            # A missing fact fails every comparison, so its negation holds.
+            return {"$or": [{"$nex": {fact: 1}}, _compare(fact, _FLIP[op], value)]}
+    raise TypeError(c)
+
+
+def _compare(fact: str, op: str, value: Any) -> dict[str, Any]:
+    if op == "eq":
+        return {fact: value}
+    if op == "in":
+        return {"$or": [{fact: v} for v in value]}
+    if op == "not_in":
+        return {"$and": [{"$neq": {fact: v}} for v in value]}
+    return {_DURABLE_OP[op]: {fact: value}}
