@@ -7,7 +7,8 @@ actions, guards) is decided elsewhere, in plain Python.
 
 Pitfalls handled here (see ARCHITECTURE.md): the stock Host starts timer threads that crashed
 under concurrent use, so ours runs none; facts, not events; a fresh session per evaluation,
-deleted afterwards (a ruleset holds at most 1,024); every rule tests the fact's `type` so it
+deleted afterwards (a ruleset holds at most 1,024), and a catch-all rule so that session
+always exists when it is deleted; every rule tests the fact's `type` so it
 can never match session state; priorities are non-negative; an exception inside an action
 comes back in the state and is raised here.
 """
@@ -22,9 +23,12 @@ from typing import Any
 from durable import engine as durable
 
 from rules.book import RuleBook
-from rules.format import All, AnyOf, Compare, Condition, Not, Rule, Segment
+from rules.format import MAX_PRIORITY, All, AnyOf, Compare, Condition, Not, Rule, Segment
 
 FACT_TYPE = "crm_facts"
+# The C core keeps rulesets in a process-wide table by name: a recompiled (reloaded) book
+# reusing names crashed it, so every compilation gets names of its own.
+_COMPILATIONS = itertools.count()
 _FLIP = {"eq": "ne", "ne": "eq", "gt": "lte", "lte": "gt", "gte": "lt", "lt": "gte", "in": "not_in", "not_in": "in"}
 _DURABLE_OP = {"ne": "$neq", "gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 
@@ -47,19 +51,25 @@ class CompiledRules:
         self._lock = threading.Lock()  # the C core holds the GIL anyway: this only orders Python-side steps
         self._sessions = itertools.count()
         self._matched: list[str] = []
+        self._generation = next(_COMPILATIONS)
         definitions = {}
         for brand, brand_rules in book.brands.items():
             by_trigger: dict[str, list[Rule]] = {}
             for rule in brand_rules.rules:
                 by_trigger.setdefault(rule.trigger, []).append(rule)
             for trigger, rules in by_trigger.items():
-                definitions[_ruleset(brand, trigger)] = {
-                    f"r{i}": {
-                        "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.when)]}}],
-                        "pri": rule.priority,
-                        "run": self._recorder(rule.id),
-                    }
-                    for i, rule in enumerate(rules)
+                definitions[self._ruleset(brand, trigger)] = {
+                    **{
+                        f"r{i}": {
+                            "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.when)]}}],
+                            "pri": rule.priority,
+                            "run": self._recorder(rule.id),
+                        }
+                        for i, rule in enumerate(rules)
+                    },
+                    # Every fact is handled, so every session exists when it is deleted:
+                    # deleting the session of an unhandled fact crashed the C core.
+                    "handled": {"all": [{"m": {"type": FACT_TYPE}}], "pri": MAX_PRIORITY + 1, "run": _ignore},
                 }
         if definitions:
             self._host.set_rulesets(definitions)
@@ -68,7 +78,7 @@ class CompiledRules:
     def matching(self, brand: str, trigger: str, facts: dict[str, Any]) -> list[str]:
         """Ids of the brand's rules for this trigger whose conditions hold for the facts."""
         brand = brand if brand in self.book.brands else "default"
-        name = _ruleset(brand, trigger)
+        name = self._ruleset(brand, trigger)
         if name not in self._rulesets:
             return []
         with self._lock:
@@ -78,11 +88,12 @@ class CompiledRules:
                 state = self._host.assert_fact(name, {"type": FACT_TYPE, "sid": sid, **_as_json(facts)})
                 if isinstance(state, dict) and state.get("exception"):
                     raise EngineError(str(state["exception"]))
-            except durable.MessageNotHandledException:
-                pass  # no rule matched
             finally:
                 self._host.delete_state(name, sid)
             return list(dict.fromkeys(self._matched))  # an `any` can match one rule twice
+
+    def _ruleset(self, brand: str, trigger: str) -> str:
+        return f"crm{self._generation}.{brand}.{trigger}"
 
     def _recorder(self, rule_id: str):  # noqa: ANN202 - durable_rules action signature
         def matched(_: Any) -> None:
@@ -91,8 +102,8 @@ class CompiledRules:
         return matched
 
 
-def _ruleset(brand: str, trigger: str) -> str:
-    return f"{brand}.{trigger}"
+def _ignore(_: Any) -> None:
+    pass
 
 
 def _as_json(facts: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ JOURNEYS = {
     "welcome": "registered", "first_deposit": "first_deposit", "loss_recovery": "loss",
     "reactivation": "inactive", "vip_upgrade": "vip_review",
 }
+MAX_PRIORITY = 999_999
 BONUS_KINDS = ("deposit_match", "free_spins", "cashback", "free_bet")
 
 
@@ -382,8 +383,9 @@ def parse_rule(node: Any, problems: Problems, index: int) -> Rule | None:
         problems.add(at_line, rule_id, "description", "say in a sentence what the rule is for")
     trigger = _trigger_of(node, rule_id, problems, at_line)
     priority = node.get("priority", 100)
-    if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
-        problems.add(line_of(node, "priority", at_line), rule_id, "priority", "a whole number, 0 or more (lower goes first)")
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= MAX_PRIORITY:
+        problems.add(line_of(node, "priority", at_line), rule_id, "priority",
+                     f"a whole number from 0 to {MAX_PRIORITY} (lower goes first)")
     for flag in ("stop", "enabled"):
         if flag in node and not isinstance(node[flag], bool):
             problems.add(line_of(node, flag, at_line), rule_id, flag, "true or false")
