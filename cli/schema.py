@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crm.events import EVENT_TYPES, event_json_schema
+from crm.facts import FACT_NAMES, SEGMENTS, Facts, fact_kind, optional_facts
 
 INTRO = """# Player events
 
@@ -48,12 +49,51 @@ def render_event_docs() -> str:
     return "".join(parts)
 
 
+FACTS_INTRO = """# Facts a rule can test
+
+Generated from `crm/facts.py` by `crm schema`; do not edit by hand. How to write rules:
+[rules.md](rules.md).
+
+A condition names a fact and one operator: `{{fact: deposit_total, gte: 100}}`. Numbers take
+`eq ne gt gte lt lte in not_in`; text and yes/no facts take `eq ne in not_in`; every fact takes
+`exists: true|false`. A fact shown as optional may be absent: every comparison with an absent
+fact is false (so `not` of it is true), and `exists: false` is how to ask for it.
+
+Segments are tested with `segment: NAME`: {segments}.
+"""
+
+GROUPS = {
+    "decision": "The decision", "profile": "Profile", "money": "Money", "play": "Play",
+    "bonus": "Bonuses", "churn": "Churn", "segments": "Segments",
+}
+
+
+def render_fact_docs() -> str:
+    parts = [FACTS_INTRO.format(segments=", ".join(f"`{s}`" for s in SEGMENTS))]
+    by_group: dict[str, list[str]] = {}
+    for name in FACT_NAMES:
+        extra = Facts.model_fields[name].json_schema_extra
+        by_group.setdefault(extra["group"] if isinstance(extra, dict) else "other", []).append(name)
+    for group, names in by_group.items():
+        parts.append(f"\n## {GROUPS.get(group, group)}\n\n| fact | kind | values | meaning |\n| --- | --- | --- | --- |\n")
+        for name in names:
+            kind, allowed = fact_kind(name)
+            values = ", ".join(f"`{v}`" for v in allowed) if allowed else ""
+            kind += " (optional)" if name in optional_facts() else ""
+            parts.append(f"| `{name}` | {kind} | {values} | {Facts.model_fields[name].description} |\n")
+    return "".join(parts)
+
+
 def write_schema(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    written = [folder / "event-schema.json", folder / "events.md"]
-    written[0].write_text(render_schema())
-    written[1].write_text(render_event_docs())
-    return written
+    written = {
+        folder / "event-schema.json": render_schema(),
+        folder / "events.md": render_event_docs(),
+        folder / "facts.md": render_fact_docs(),
+    }
+    for path, text in written.items():
+        path.write_text(text)
+    return list(written)
 
 
 def _table(model: dict[str, Any], defs: dict[str, Any], only: tuple[str, ...] | list[str]) -> str:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import REPO, event
 
-from cli.schema import render_event_docs, render_schema
+from cli.schema import render_event_docs, render_fact_docs, render_schema
 from crm.events import EVENT_TYPES, DepositSucceeded, InvalidEvent, SessionEnded, parse_event
 
 VALID = {
@@ -160,5 +160,6 @@ def test_the_published_contract_is_current() -> None:
     published = (REPO / "docs" / "event-schema.json").read_text()
     assert published == render_schema(), "docs/event-schema.json is stale: run `crm schema`"
     assert (REPO / "docs" / "events.md").read_text() == render_event_docs(), "docs/events.md is stale: run `crm schema`"
+    assert (REPO / "docs" / "facts.md").read_text() == render_fact_docs(), "docs/facts.md is stale: run `crm schema`"
     schema = json.loads(published)
     assert set(schema["discriminator"]["mapping"]) == set(EVENT_TYPES)

@@ -278,3 +278,17 @@ def test_no_generated_rule_set_gives_a_self_excluded_player_anything(
     decision = decide(compiled, player, PlayerStatus(self_excluded=True), player_id="p", key="k", now=NOON)
     assert decision.actions == []
     assert all(o.verdict == "vetoed" and o.guard == "protected_player" for o in decision.outcomes)
+
+
+def test_the_rule_guide_documents_every_guard_and_pack() -> None:
+    from rules.guards import GUARDS
+    from rules.policy import PACKS
+    from support import REPO
+
+    guide = (REPO / "docs" / "rules.md").read_text()
+    for guard in GUARDS:
+        assert f"| `{guard.__name__}` |" in guide, guard.__name__
+    for name, pack in PACKS.items():
+        row = next(line for line in guide.splitlines() if line.startswith(f"| `{name}`"))
+        assert f"| {pack.vip_min_age} |" in row and f"| {pack.blocking_rg_severity} |" in row, row
+        assert f"{pack.quiet_from:%H:%M}–{pack.quiet_until:%H:%M}" in row, row
