@@ -39,8 +39,8 @@ class Decision(BaseModel):
     matched: list[str]  # rules whose conditions held, in priority order
     applied: list[str]  # those whose actions were proposed (a `stop` cuts the rest)
     outcomes: list[Outcome]
-    facts: dict[str, Any]
-    status: dict[str, Any]
+    facts: Facts
+    status: PlayerStatus
     decided_at: datetime
 
     @property
@@ -58,7 +58,7 @@ def decide(
 ) -> Decision:
     brand_rules = compiled.book.for_brand(facts.brand)
     by_id = {r.id: r for r in brand_rules.rules}
-    matched = sorted(compiled.matching(brand_rules.brand, facts.trigger, facts.model_dump()),
+    matched = sorted(compiled.matching(brand_rules.brand, facts.trigger, vars(facts)),
                      key=lambda rule_id: by_id[rule_id].order)
     applied = []
     for rule_id in matched:
@@ -85,6 +85,5 @@ def decide(
     return Decision(
         decision_key=key, brand=facts.brand, player_id=player_id, trigger=facts.trigger,
         rules_version=compiled.book.version, policy=brand_rules.config.policy, matched=matched,
-        applied=applied, outcomes=outcomes, facts=facts.model_dump(mode="json"),
-        status=status.model_dump(mode="json"), decided_at=now,
+        applied=applied, outcomes=outcomes, facts=facts, status=status, decided_at=now,
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import threading
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from durable import engine as durable
@@ -52,25 +53,18 @@ class CompiledRules:
         self._sessions = itertools.count()
         self._matched: list[str] = []
         self._generation = next(_COMPILATIONS)
-        definitions = {}
-        for brand, brand_rules in book.brands.items():
-            by_trigger: dict[str, list[Rule]] = {}
-            for rule in brand_rules.rules:
-                by_trigger.setdefault(rule.trigger, []).append(rule)
-            for trigger, rules in by_trigger.items():
-                definitions[self._ruleset(brand, trigger)] = {
-                    **{
-                        f"r{i}": {
-                            "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.when)]}}],
-                            "pri": rule.priority,
-                            "run": self._recorder(rule.id),
-                        }
-                        for i, rule in enumerate(rules)
-                    },
-                    # Every fact is handled, so every session exists when it is deleted:
-                    # deleting the session of an unhandled fact crashed the C core.
-                    "handled": {"all": [{"m": {"type": FACT_TYPE}}], "pri": MAX_PRIORITY + 1, "run": _ignore},
-                }
+        definitions = {
+            self._ruleset(brand, trigger): ruleset
+            for (brand, trigger), ruleset in ruleset_definitions(book, self._recorder).items()
+        }
+        # Only the facts a ruleset's rules mention are handed to the engine: less to convert
+        # and less JSON for the engine to parse.
+        self._mentions = {
+            self._ruleset(brand, trigger): frozenset(
+                name for rule in book.brands[brand].for_trigger(trigger) for name in _mentioned(rule.when)
+            )
+            for brand, trigger in ruleset_definitions(book, lambda _: _ignore)
+        }
         if definitions:
             self._host.set_rulesets(definitions)
         self._rulesets = set(definitions)
@@ -85,12 +79,20 @@ class CompiledRules:
             sid = f"s{next(self._sessions)}"
             self._matched = []
             try:
-                state = self._host.assert_fact(name, {"type": FACT_TYPE, "sid": sid, **_as_json(facts)})
+                state = self._host.assert_fact(name, {"type": FACT_TYPE, "sid": sid, **self._engine_facts(name, facts)})
                 if isinstance(state, dict) and state.get("exception"):
                     raise EngineError(str(state["exception"]))
             finally:
                 self._host.delete_state(name, sid)
             return list(dict.fromkeys(self._matched))  # an `any` can match one rule twice
+
+    def engine_facts(self, brand: str, trigger: str, facts: dict[str, Any]) -> dict[str, Any]:
+        """The facts as handed to the engine for this brand and trigger (for inspection and benchmarks)."""
+        brand = brand if brand in self.book.brands else "default"
+        return self._engine_facts(self._ruleset(brand, trigger), facts)
+
+    def _engine_facts(self, name: str, facts: dict[str, Any]) -> dict[str, Any]:
+        return as_engine_facts(facts, self._mentions.get(name, frozenset()))
 
     def _ruleset(self, brand: str, trigger: str) -> str:
         return f"crm{self._generation}.{brand}.{trigger}"
@@ -102,22 +104,61 @@ class CompiledRules:
         return matched
 
 
+def ruleset_definitions(book: RuleBook, action_for: Callable[[str], Callable[[Any], None]]) -> dict[tuple[str, str], dict]:
+    """durable_rules ruleset definitions per (brand, trigger), each rule running action_for(rule id)."""
+    definitions = {}
+    for brand, brand_rules in book.brands.items():
+        by_trigger: dict[str, list[Rule]] = {}
+        for rule in brand_rules.rules:
+            by_trigger.setdefault(rule.trigger, []).append(rule)
+        for trigger, rules in by_trigger.items():
+            definitions[(brand, trigger)] = {
+                **{
+                    f"r{i}": {
+                        "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.when)]}}],
+                        "pri": rule.priority,
+                        "run": action_for(rule.id),
+                    }
+                    for i, rule in enumerate(rules)
+                },
+                # Every fact is handled, so every session exists when it is deleted:
+                # deleting the session of an unhandled fact crashed the C core.
+                "handled": {"all": [{"m": {"type": FACT_TYPE}}], "pri": MAX_PRIORITY + 1, "run": _ignore},
+            }
+    return definitions
+
+
 def _ignore(_: Any) -> None:
     pass
 
 
-def _as_json(facts: dict[str, Any]) -> dict[str, Any]:
+def as_engine_facts(facts: dict[str, Any], only: frozenset[str] | None = None) -> dict[str, Any]:
     """Facts as durable_rules sees them: numbers as floats, segments as seg_<name> flags,
     and absent (None) facts left out so that `exists: false` holds for them."""
     out: dict[str, Any] = {}
     for name, value in facts.items():
-        if value is None:
+        if value is None or (only is not None and name not in only):
             continue
         if name == "segments":
             out.update({f"seg_{s}": True for s in value})
         else:
             out[name] = float(value) if isinstance(value, Decimal) else value
     return out
+
+
+def _mentioned(condition: Condition | None) -> set[str]:
+    match condition:
+        case None:
+            return set()
+        case Compare(fact, _, _):
+            return {fact}
+        case Segment(_):
+            return {"segments"}
+        case Not(item):
+            return _mentioned(item)
+        case All(items) | AnyOf(items):
+            return set().union(*(_mentioned(i) for i in items))
+    raise TypeError(condition)
 
 
 def _compile(condition: Condition | None) -> list[dict[str, Any]]:
