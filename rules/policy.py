@@ -91,7 +91,12 @@ class BrandConfig(BaseModel):
     policy: PackName = "default"
     caps: Caps = Caps()
     budgets: Budgets = Budgets()
+    hold_in_quiet_hours: bool | None = Field(
+        default=None, description="Override the pack: hold messages due in quiet hours (true) or drop them (false).")
 
     @property
     def pack(self) -> PolicyPack:
-        return PACKS[self.policy]
+        pack = PACKS[self.policy]
+        if self.hold_in_quiet_hours is None or self.hold_in_quiet_hours == pack.hold_in_quiet_hours:
+            return pack
+        return pack.model_copy(update={"hold_in_quiet_hours": self.hold_in_quiet_hours})

@@ -117,6 +117,15 @@ def test_quiet_hours_hold_a_message_until_morning_in_the_players_timezone(everyt
     assert same_moment_in_london.verdict == "allowed"
 
 
+def test_a_brand_can_drop_rather_than_hold_messages_in_quiet_hours(tmp_path: Path) -> None:
+    compiled = compile_rules(tmp_path, {"default/r.yaml": EVERYTHING, "acme/brand.yaml": "hold_in_quiet_hours: false\n"})
+    night = datetime(2026, 6, 1, 23, 30, tzinfo=timezone.utc)
+    outcome = next(o for o in _decide(compiled, brand="acme", now=night).outcomes if o.rule == "mail")
+    assert (outcome.verdict, outcome.guard, outcome.reason) == ("vetoed", "quiet_hours", "quiet hours in UTC")
+    held = next(o for o in _decide(compiled, brand="default", now=night).outcomes if o.rule == "mail")
+    assert held.verdict == "held"
+
+
 def test_a_bonus_abuser_gets_no_bonus_but_may_get_mail(everything: CompiledRules) -> None:
     verdicts = _verdicts(_decide(everything, bonus_abuse=True))
     assert verdicts["spins"] == ("vetoed", "bonus_abuse") and verdicts["mail"] == ("allowed", None)
