@@ -124,4 +124,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from cli import exit_skipping_teardown
+
     main()
+    exit_skipping_teardown(0)

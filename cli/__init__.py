@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import os
 import sys
 from pathlib import Path
 
@@ -99,5 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def run() -> None:
+    """The `crm` console script: main(), then an exit that skips interpreter teardown.
+
+    The Temporal SDK's core threads can touch Python while the interpreter finalises, which
+    aborts the process (temporalio/sdk-python#300) and turns a good exit code into SIGABRT.
+    Exit handlers (which stop the embedded PostgreSQL) still run; only the teardown is skipped.
+    """
+    exit_skipping_teardown(main())
+
+
+def exit_skipping_teardown(code: int) -> None:
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
