@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import logging
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -27,7 +29,7 @@ async def ensure_search_attributes(client: Client) -> None:
         ListSearchAttributesRequest(namespace=client.namespace)
     )
     missing = {
-        name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+        name: IndexedValueType.Value("INDEXED_VALUE_TYPE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", kind).upper())
         for name, kind in SEARCH_ATTRIBUTES.items()
         if name not in listed.custom_attributes
     }

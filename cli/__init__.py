@@ -22,6 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run only the worker against the configured services")
     commands.add_parser("migrate", help="apply database migrations (idempotent)")
 
+    platform = commands.add_parser("platform", help="run the reference platform (HTTP API and SMTP sink)")
+    platform.add_argument("--host", default="127.0.0.1")
+    platform.add_argument("--port", type=int, default=8090)
+    platform.add_argument("--smtp-port", type=int, default=8025)
+    platform.add_argument("--error-rate", type=float, default=0.0, help="share of calls answered 503 (0 to 1)")
+    platform.add_argument("--timeout-rate", type=float, default=0.0, help="share of calls that hang (0 to 1)")
+    platform.add_argument("--latency-ms", type=int, default=0, help="added to every call")
+
     send = commands.add_parser("send", help="send events as the platform would (JSON object or JSON lines)")
     send.add_argument("file", help="a file of events, or - for standard input")
 
@@ -66,6 +74,15 @@ def main(argv: list[str] | None = None) -> int:
 
         worker.main()
         return 0
+    if args.command == "platform":
+        from adapters.reference_platform.faults import Faults
+        from cli.platform import serve_platform
+
+        try:
+            faults = Faults(error_rate=args.error_rate, timeout_rate=args.timeout_rate, latency_ms=args.latency_ms)
+        except ValueError as wrong:
+            parser.error(str(wrong))
+        return asyncio.run(serve_platform(args.host, args.port, args.smtp_port, faults))
     if args.command == "migrate":
         from cli.database import migrate
 

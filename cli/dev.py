@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from adapters.embedded_postgres import embedded_database_url
+from adapters.reference_platform.server import reference_platform
 from adapters.temporal_dev_server import PortInUse, TemporalDevServer, ensure_port_free
 from crm.settings import Settings
 from worker import configure_logging, run_worker
@@ -39,17 +43,32 @@ async def _run_stack(settings: Settings) -> int:
     )
     await temporal.start()
     try:
-        _say(
-            f"  Temporal gRPC     {temporal.address}\n"
-            f"  Temporal Web UI   {temporal.ui_url}\n"
-            f"  Temporal HTTP API {temporal.http_api_url}\n"
-            f"  Metrics           {_metrics_url(settings.metrics_port)}\n"
-            "Casino CRM is running. Press Ctrl-C to stop."
-        )
-        await run_worker(settings.model_copy(update={"database_url": database_url, "state_dir": state}))
+        async with _platform(settings) as platform:
+            _say(
+                f"  Temporal gRPC     {temporal.address}\n"
+                f"  Temporal Web UI   {temporal.ui_url}\n"
+                f"  Temporal HTTP API {temporal.http_api_url}\n"
+                f"  Platform          {platform}\n"
+                f"  Metrics           {_metrics_url(settings.metrics_port)}\n"
+                "Casino CRM is running. Press Ctrl-C to stop."
+            )
+            await run_worker(settings.model_copy(update={"database_url": database_url, "state_dir": state}))
     finally:
         temporal.stop()
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _platform(settings: Settings) -> AsyncIterator[str]:
+    """The reference platform where the settings point at this machine; else the operator's own."""
+    url = urlsplit(settings.platform_url)
+    if url.hostname not in ("127.0.0.1", "localhost") or settings.smtp_host not in ("127.0.0.1", "localhost"):
+        yield f"{settings.platform_url} (CRM_PLATFORM_URL), SMTP {settings.smtp_host}:{settings.smtp_port}"
+        return
+    ensure_port_free("127.0.0.1", url.port or 80, "the reference platform (CRM_PLATFORM_URL)")
+    ensure_port_free("127.0.0.1", settings.smtp_port, "the SMTP sink (CRM_SMTP_PORT)")
+    async with reference_platform("127.0.0.1", url.port or 80, settings.smtp_port) as running:
+        yield f"{running.url} (reference; what it received: {running.url}/_reference/ledger), SMTP sink :{running.smtp_port}"
 
 
 def _say(text: str) -> None:

@@ -84,12 +84,22 @@ def render_fact_docs() -> str:
     return "".join(parts)
 
 
+def render_platform_api() -> str:
+    import yaml
+
+    from adapters.platform_api import openapi
+
+    header = "# Generated from adapters/platform_api.py by `crm schema`; do not edit by hand.\n"
+    return header + yaml.safe_dump(openapi(), sort_keys=False, allow_unicode=True)
+
+
 def write_schema(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = {
         folder / "event-schema.json": render_schema(),
         folder / "events.md": render_event_docs(),
         folder / "facts.md": render_fact_docs(),
+        folder / "platform-api.yaml": render_platform_api(),
     }
     for path, text in written.items():
         path.write_text(text)

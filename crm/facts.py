@@ -49,6 +49,8 @@ class Facts(BaseModel):
     trigger_amount: Money = _fact(
         "decision", "The money in the trigger: the deposit for first_deposit/deposit, "
         "the failed amount for deposit_failed, the net loss for loss; else 0.", default=Decimal(0))
+    journey_step: str = _fact(
+        "decision", "The journey's decision point (see docs/rules.md); rules pick one with `step:`.", default="start")
     days_inactive: Days = _fact("decision", "For `inactive`: days since the player was last active.", default=0)
 
     # Profile

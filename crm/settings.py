@@ -10,7 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Registered on the Temporal server by the dev stack and by the worker at start: a workflow
 # that upserts an unregistered attribute fails its tasks in a loop.
-SEARCH_ATTRIBUTES = {"CrmBrand": "Keyword", "CrmStage": "Keyword", "CrmCountry": "Keyword"}
+SEARCH_ATTRIBUTES = {
+    "CrmBrand": "Keyword", "CrmStage": "Keyword", "CrmCountry": "Keyword", "CrmSegments": "KeywordList",
+    "CrmVipTier": "Keyword", "CrmChurnRisk": "Double", "CrmJourney": "KeywordList",
+}
 
 
 class Settings(BaseSettings):
@@ -33,6 +36,12 @@ class Settings(BaseSettings):
     rules_dir: Path | None = Field(
         default=None, description="Rules folder; default: the rules shipped with the package."
     )
+
+    platform_url: str = Field(default="http://127.0.0.1:8090", description="The platform API (docs/platform-api.yaml).")
+    platform_timeout_seconds: float = Field(default=5.0, gt=0, description="Longest wait for one platform call.")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    email_from: str = "crm@casino.example"
 
     metrics_port: int | None = Field(
         default=9464, description="Prometheus metrics on this port; unset or 0 to turn off."

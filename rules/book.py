@@ -79,7 +79,7 @@ def load_book(root: Path) -> RuleBook:
 
     brands: dict[str, BrandRules] = {}
     for name in parsed:
-        merged = {**configs[DEFAULT], **configs[name]} if name != DEFAULT else configs[DEFAULT]
+        merged = _merged(configs[DEFAULT], configs[name]) if name != DEFAULT else configs[DEFAULT]
         try:
             config = BrandConfig.model_validate(merged)
         except ValidationError:
@@ -104,6 +104,14 @@ def version_of(root: Path) -> str:
             if path.exists():
                 digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """A brand's config over the default's, key by key at every level."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -132,15 +140,15 @@ def _read_config(folder: Path, root: Path, problems: list[Problem]) -> dict:
 def _unreachable(rules: tuple[Rule, ...]) -> list[Problem]:
     """A `stop` rule with no conditions always fires: nothing after it can."""
     problems = []
-    stopper: dict[str, Rule] = {}
+    stopper: dict[tuple[str, str], Rule] = {}
     for rule in rules:
-        blocker = stopper.get(rule.trigger)
+        blocker = stopper.get((rule.trigger, rule.step))
         if blocker:
             problems.append(Problem(rule.file, rule.line, rule.id, "priority",
                                     f"unreachable: rule {blocker.id} ({blocker.file}:{blocker.line}) "
                                     "always fires first and has stop: true"))
         elif rule.stop and rule.when is None:
-            stopper[rule.trigger] = rule
+            stopper[(rule.trigger, rule.step)] = rule
     return problems
 
 

@@ -61,7 +61,7 @@ class CompiledRules:
         # and less JSON for the engine to parse.
         self._mentions = {
             self._ruleset(brand, trigger): frozenset(
-                name for rule in book.brands[brand].for_trigger(trigger) for name in _mentioned(rule.when)
+                name for rule in book.brands[brand].for_trigger(trigger) for name in _mentioned(rule.condition)
             )
             for brand, trigger in ruleset_definitions(book, lambda _: _ignore)
         }
@@ -115,7 +115,7 @@ def ruleset_definitions(book: RuleBook, action_for: Callable[[str], Callable[[An
             definitions[(brand, trigger)] = {
                 **{
                     f"r{i}": {
-                        "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.when)]}}],
+                        "all": [{"m": {"$and": [{"type": FACT_TYPE}, *_compile(rule.condition)]}}],
                         "pri": rule.priority,
                         "run": action_for(rule.id),
                     }

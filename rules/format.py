@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from crm.events import CHANNELS, Channel
 from crm.facts import FACT_NAMES, SEGMENTS, TRIGGERS, VipTier, fact_kind
+from crm.journeys import JOURNEY_STEPS
 
 COMPARISONS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "exists")
 # A journey names the trigger its decisions are asked at.
@@ -349,6 +350,7 @@ class Rule:
     description: str
     trigger: str
     then: tuple[Action, ...]
+    step: str = "start"
     when: Condition | None = None
     priority: int = 100
     stop: bool = False
@@ -357,12 +359,18 @@ class Rule:
     line: int = 0
 
     @property
+    def condition(self) -> Condition:
+        """What the engine tests: the editor's `when`, at the rule's step."""
+        at_step = Compare("journey_step", "eq", self.step)
+        return All((at_step, self.when)) if self.when else at_step
+
+    @property
     def order(self) -> tuple[int, str]:
         """Lower priority numbers are considered first; ties go by id."""
         return (self.priority, self.id)
 
 
-RULE_KEYS = ("id", "description", "trigger", "journey", "when", "then", "priority", "stop", "enabled")
+RULE_KEYS = ("id", "description", "trigger", "journey", "step", "when", "then", "priority", "stop", "enabled")
 
 
 def parse_rule(node: Any, problems: Problems, index: int) -> Rule | None:
@@ -392,6 +400,7 @@ def parse_rule(node: Any, problems: Problems, index: int) -> Rule | None:
     when = None
     if "when" in node:
         when = parse_condition(node["when"], "when", rule_id, problems, line_of(node, "when", at_line))
+    step = _step_of(node, rule_id, problems, at_line)
     then = node.get("then")
     actions: list[Action | None] = []
     if not isinstance(then, list) or not then:
@@ -402,7 +411,7 @@ def parse_rule(node: Any, problems: Problems, index: int) -> Rule | None:
     if len(problems.found) > count or trigger is None:
         return None
     return Rule(
-        id=rule_id, description=node["description"], trigger=trigger, when=when,
+        id=rule_id, description=node["description"], trigger=trigger, step=step, when=when,
         then=tuple(a for a in actions if a), priority=priority, stop=node.get("stop", False),
         enabled=node.get("enabled", True), file=problems.file, line=at_line,
     )
@@ -425,6 +434,17 @@ def _trigger_of(node: dict, rule_id: str, problems: Problems, line: int) -> str 
                      f"unknown trigger {trigger!r}{did_you_mean(str(trigger), TRIGGERS)}; one of {', '.join(TRIGGERS)}")
         return None
     return trigger
+
+
+def _step_of(node: dict, rule_id: str, problems: Problems, line: int) -> str:
+    """A journey's rule may name the decision point it is for; every other rule is for `start`."""
+    step = node.get("step", "start")
+    steps = JOURNEY_STEPS.get(node.get("journey"), ("start",))
+    if step not in steps:
+        where = f"journey {node['journey']}" if "journey" in node else "a trigger rule"
+        problems.add(line_of(node, "step", line), rule_id, "step",
+                     f"unknown step {step!r} for {where}{did_you_mean(str(step), steps)}; one of {', '.join(steps)}")
+    return step
 
 
 def parse_rule_file(path: Path, shown_as: str) -> tuple[list[Rule], list[Problem]]:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.events import Channel
+from crm.journeys import JourneySettings
 
 PackName = Literal["default", "ukgc", "mga", "sga"]
 
@@ -93,6 +94,10 @@ class BrandConfig(BaseModel):
     budgets: Budgets = Budgets()
     hold_in_quiet_hours: bool | None = Field(
         default=None, description="Override the pack: hold messages due in quiet hours (true) or drop them (false).")
+    group: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_-]{1,32}$",
+        description="Brands naming the same group share player ids: a group self-exclusion covers them all.")
+    journeys: JourneySettings = JourneySettings()
 
     @property
     def pack(self) -> PolicyPack:

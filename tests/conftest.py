@@ -89,3 +89,12 @@ def sender(client: Any, worker: None) -> EventSender:
 @pytest.fixture
 def player_id() -> str:
     return f"p-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+async def platform() -> AsyncIterator[Any]:
+    """The reference platform over real HTTP and SMTP; tests set its faults and read its ledger."""
+    from adapters.reference_platform.server import reference_platform
+
+    async with reference_platform(port=free_port(), smtp_port=free_port()) as running:
+        yield running

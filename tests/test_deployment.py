@@ -29,8 +29,8 @@ def test_the_worker_service_is_configured_only_through_known_crm_settings() -> N
 
 def test_compose_registers_every_search_attribute_the_workflows_use() -> None:
     setup = "".join(_compose()["services"]["temporal-setup"]["command"])
-    names = set(re.search(r"for name in ([\w ]+);", setup)[1].split())
-    assert names == set(SEARCH_ATTRIBUTES)
+    pairs = re.search(r"for attribute in ([\w: ]+);", setup)[1].split()
+    assert dict(p.split(":") for p in pairs) == SEARCH_ATTRIBUTES
 
 
 def test_the_image_contains_every_package_the_distribution_ships() -> None:

@@ -1,0 +1,1 @@
+"""Clients for the operator's platform: PAM, wallet and bonus engine, messaging, games, risk."""
