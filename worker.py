@@ -10,36 +10,59 @@ import json
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.acting import ActingActivities
 from activities.decisions import DecisionActivities
+from activities.journeys import JourneyActivities
 from activities.recording import RecordingActivities
 from adapters.decisions import DecisionLog
 from adapters.embedded_postgres import embedded_database_url
+from adapters.ledger import Ledger
+from adapters.platform.backoffice import BackOffice
+from adapters.platform.http import PlatformHttp
+from adapters.platform.messaging import Messaging
+from adapters.platform.pam import Pam
+from adapters.platform.risk import Risk
+from adapters.platform.wallet import Wallet
+from adapters.player_facts import PlayerFacts
 from adapters.store import PlayerStore
 from adapters.temporal import connect, ensure_search_attributes
 from crm.settings import Settings
 from rules.registry import RuleRegistry
+from workflows.lifecycle import JOURNEY_WORKFLOWS
 from workflows.player import PlayerWorkflow
 
 log = logging.getLogger("crm.worker")
 
-WORKFLOWS = [PlayerWorkflow]
+WORKFLOWS = [PlayerWorkflow, *JOURNEY_WORKFLOWS.values()]
 
 
-def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry) -> Worker:
+def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry,
+                 settings: Settings) -> Worker:
+    http = PlatformHttp(settings.platform_url, timeout=timedelta(seconds=settings.platform_timeout_seconds))
+    risk, ledger = Risk(http), Ledger(store.pool)
+    facts = PlayerFacts(store.pool, risk)
     recording = RecordingActivities(store)
-    deciding = DecisionActivities(rules, DecisionLog(store.pool))
+    deciding = DecisionActivities(rules, DecisionLog(store.pool), facts)
+    acting = ActingActivities(ledger, Wallet(http), Messaging(http, settings.smtp_host, settings.smtp_port,
+                                                              settings.email_from), Pam(http), BackOffice(http))
+    journeys = JourneyActivities(rules, ledger, risk, client, task_queue, facts)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[recording.record, deciding.decide],
+        activities=[
+            recording.record, deciding.decide, deciding.decide_for_player,
+            acting.grant_incentive, acting.send_message, acting.set_vip_tier, acting.create_task,
+            journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
+            journeys.check_affordability, journeys.exclude_across_group,
+        ],
         # The pure core is deterministic; passing it through keeps one copy of pydantic's
         # models in memory instead of re-importing them per workflow run.
         workflow_runner=SandboxedWorkflowRunner(
@@ -69,7 +92,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         await ensure_search_attributes(client)
         rules = RuleRegistry(settings.rules_path)
         log.info("rules version %s from %s", rules.current().book.version, settings.rules_path)
-        async with build_worker(client, store, settings.task_queue, rules):
+        async with build_worker(client, store, settings.task_queue, rules, settings):
             log.info(
                 "worker polling task queue %r on %s (metrics on :%s)",
                 settings.task_queue, settings.temporal_address, settings.metrics_port or "off",

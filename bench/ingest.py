@@ -35,10 +35,12 @@ from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from adapters.event_sender import EventSender  # noqa: E402
+from adapters.reference_platform.server import reference_platform  # noqa: E402
 from adapters.store import PlayerStore  # noqa: E402
 from adapters.temporal import ensure_search_attributes  # noqa: E402
 from adapters.temporal_dev_server import TemporalDevServer, free_port  # noqa: E402
 from bench.results import save_case  # noqa: E402
+from crm.settings import Settings  # noqa: E402
 from rules.registry import SHIPPED_RULES, RuleRegistry  # noqa: E402
 from worker import build_worker  # noqa: E402
 
@@ -113,7 +115,10 @@ async def main(players: int, per_player: int, concurrency: int) -> dict[str, Any
                 bare_seconds, _ = await _drive(_events(players, per_player), bare, concurrency)
 
             sender = EventSender(client, "bench-crm")
-            async with build_worker(client, store, "bench-crm", RuleRegistry(SHIPPED_RULES)):
+            async with reference_platform(port=free_port(), smtp_port=free_port()) as platform, build_worker(
+                client, store, "bench-crm", RuleRegistry(SHIPPED_RULES),
+                Settings(platform_url=platform.url, smtp_host=platform.smtp_host, smtp_port=platform.smtp_port),
+            ):
                 streams = _events(players, per_player)
                 crm_seconds, sent_at = await _drive(streams, sender.send, concurrency)
                 ids = list(sent_at)

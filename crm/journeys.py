@@ -129,6 +129,8 @@ class JourneyStart(BaseModel):
     trigger_amount: Decimal = Decimal(0)
     days_inactive: int = 0
     churn_risk: Decimal | None = None
+    marketing_paused: str | None = None  # staff's reason, while a pause holds
+    proposed_tier: str | None = None  # vip_upgrade: what the rules proposed
 
 
 class JourneyResult(BaseModel):

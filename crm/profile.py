@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
+from crm.facts import ChurnSignal, VipTier
+
 from crm.events import (
     AccountClosed,
     BonusClaimed,
@@ -112,6 +114,11 @@ class PlayerProfile(BaseModel):
 
     events_accepted: int = 0
     events_rejected: int = 0
+
+    # Set by the CRM itself: a VIP upgrade approved by staff, and the churn model's latest score.
+    vip_tier: VipTier = "none"
+    churn_risk: Decimal | None = None
+    churn_top_signal: ChurnSignal = "none"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -31,6 +31,7 @@ class PlayerStatus(BaseModel):
     account_closed: bool = False
     rg_severity: Literal["low", "medium", "high"] | None = None
     bonus_abuse: bool = False
+    marketing_paused: str | None = Field(default=None, description="Staff paused marketing, for this reason.")
     timezone: str = "UTC"
     messages_today: dict[str, int] = Field(default_factory=dict, description="Messages sent today, per channel.")
     messages_week: dict[str, int] = Field(default_factory=dict, description="Messages sent in the last 7 days.")
@@ -78,6 +79,13 @@ def protected_player(action: Action, ctx: Context) -> Ruling | None:
     if status.rg_severity and _SEVERITY[status.rg_severity] >= _SEVERITY[pack.blocking_rg_severity]:
         return _veto("protected_player", f"{status.rg_severity} responsible-gambling flag "
                      f"(the {pack.name} pack blocks from {pack.blocking_rg_severity})")
+    return None
+
+
+def staff_pause(action: Action, ctx: Context) -> Ruling | None:
+    """Staff can stop marketing to a player for a while (signal pause_marketing)."""
+    if (action.bonus or action.message) and ctx.status.marketing_paused:
+        return _veto("staff_pause", f"staff paused marketing: {ctx.status.marketing_paused}")
     return None
 
 
@@ -177,7 +185,7 @@ def quiet_hours(action: Action, ctx: Context) -> Ruling | None:
 
 
 GUARDS: tuple[Guard, ...] = (
-    protected_player, bonus_abuse, consent, vip_eligibility, cashback_as_cash, wagering_limit,
+    protected_player, staff_pause, bonus_abuse, consent, vip_eligibility, cashback_as_cash, wagering_limit,
     first_occasion_only, incentive_budget, frequency_cap, quiet_hours,
 )
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import TASK_QUEUE
+from support import TASK_QUEUE, platform_settings
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
@@ -73,8 +73,8 @@ def rules() -> RuleRegistry:
 
 
 @pytest.fixture(scope="session")
-async def worker(client: Any, store: PlayerStore, rules: RuleRegistry) -> AsyncIterator[None]:
-    running = build_worker(client, store, TASK_QUEUE, rules)
+async def worker(client: Any, store: PlayerStore, rules: RuleRegistry, platform: Any) -> AsyncIterator[None]:
+    running = build_worker(client, store, TASK_QUEUE, rules, platform_settings(platform))
     task = asyncio.create_task(running.run())
     yield
     await running.shutdown()

@@ -39,3 +39,11 @@ def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict
     }
 
 
+
+
+def platform_settings(platform: Any) -> Any:
+    """Worker settings pointing at a running reference platform."""
+    from crm.settings import Settings
+
+    return Settings(platform_url=platform.url, smtp_host=platform.smtp_host, smtp_port=platform.smtp_port,
+                    platform_timeout_seconds=2)

@@ -72,24 +72,24 @@ async def test_signal_with_start_creates_the_player_and_the_query_shows_the_even
 async def test_staff_can_find_players_by_brand_and_stage(
     sender: EventSender, client: Client, player_id: str
 ) -> None:
-    await sender.send(registered(player_id))
+    await sender.send(registered(player_id, occurred_at=datetime.now(UTC).isoformat()))
     handle = client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id)
 
     async def indexed() -> None:
         attrs = (await handle.describe()).search_attributes
         assert attrs.get("CrmBrand") == [BRAND]
-        assert attrs.get("CrmStage") == ["registered"]
-        assert attrs.get("CrmCountry") == ["MT"]
+        assert attrs.get("CrmStage") == ["new"] and "new" in attrs.get("CrmSegments", [])
+        assert attrs.get("CrmCountry") == ["MT"] and attrs.get("CrmVipTier") == ["none"]
 
     await eventually(indexed)
-    await sender.send(deposit(player_id))
+    await sender.send(event("self_excluded", BRAND, player_id, until=None, scope="brand"))
 
     async def moved_on() -> None:
-        assert (await handle.describe()).search_attributes.get("CrmStage") == ["depositor"]
+        assert (await handle.describe()).search_attributes.get("CrmStage") == ["protected"]
 
     await eventually(moved_on)
     # The Web UI's filter box runs this same visibility query.
-    query = f"CrmBrand = '{BRAND}' AND CrmStage = 'depositor' AND WorkflowId = '{handle.id}'"
+    query = f"CrmBrand = '{BRAND}' AND CrmStage = 'protected' AND WorkflowId = '{handle.id}'"
 
     async def listed() -> None:
         assert [w.id async for w in client.list_workflows(query)] == [handle.id]

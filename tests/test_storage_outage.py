@@ -8,7 +8,7 @@ from typing import Any
 
 import pgserver
 import pytest
-from support import event, eventually
+from support import event, eventually, platform_settings
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
@@ -27,11 +27,11 @@ async def fragile_database(tmp_path: Any) -> AsyncIterator[Any]:
 
 
 async def test_events_accepted_while_postgres_is_down_are_stored_when_it_returns(
-    client: Any, fragile_database: Any, player_id: str, rules: Any
+    client: Any, fragile_database: Any, player_id: str, rules: Any, platform: Any
 ) -> None:
     store = await PlayerStore.connect(fragile_database.get_uri())
     await store.migrate()
-    worker = build_worker(client, store, QUEUE, rules)
+    worker = build_worker(client, store, QUEUE, rules, platform_settings(platform))
     running = asyncio.create_task(worker.run())
     sender = EventSender(client, QUEUE)
     try:

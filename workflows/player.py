@@ -11,17 +11,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from crm.batch import EventBatch, Rejection
 from crm.events import Event, InvalidEvent, parse_event
+from crm.facts import ChurnSignal
+from crm.journeys import JourneyResult
 from crm.players import PlayerRef
 from crm.profile import PlayerProfile
+from workflows.lifecycle import Lifecycle, LifecycleState, Note, Pause
 
 with workflow.unsafe.imports_passed_through():
     from activities.recording import RecordingActivities
@@ -53,6 +57,12 @@ class CarriedState(BaseModel):
     unflushed_rejections: list[Rejection] = []
     recent_rejections: list[Rejection] = []
     profile_dirty: bool = False
+    lifecycle: LifecycleState = LifecycleState()
+
+
+class ChurnRisk(BaseModel):
+    risk: Decimal = Field(ge=0, le=1)
+    top_signal: ChurnSignal = "none"
 
 
 @workflow.defn(name="PlayerWorkflow")
@@ -79,6 +89,8 @@ class PlayerWorkflow:
         self._recent_rejections = deque(state.recent_rejections, maxlen=RECENT_REJECTIONS)
         self._profile_dirty = state.profile_dirty
         self._rejection_seq = 0
+        self._lifecycle = Lifecycle(self._player.brand, self._player.player_id, state.lifecycle)
+        self._journeys_on = False
         meter = workflow.metric_meter().with_additional_attributes({"brand": self._player.brand})
         self._accepted_metric = meter.create_counter("crm_events_accepted", "Player events accepted")
         self._rejected_metric = meter.create_counter("crm_events_rejected", "Player events refused")
@@ -88,18 +100,27 @@ class PlayerWorkflow:
     async def run(self, start: Any) -> None:
         if self._wrong_id:
             raise ApplicationError(self._wrong_id, type="InvalidWorkflowId", non_retryable=True)
+        # Runs begun before journeys existed keep running without them until continue-as-new.
+        self._journeys_on = workflow.patched("lifecycle-journeys")
+        if self._journeys_on:
+            await self._lifecycle.load_settings()
         while True:
             self._index_for_staff()
             await _wait_until(
-                lambda: self._has_work() or self._should_continue_as_new(),
-                timeout=self._time_to_exclusion_end(),
+                lambda: self._has_work() or self._journey_work() or self._should_continue_as_new(),
+                timeout=self._time_to_next_wake(),
             )
             self._end_expired_exclusion()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new({**self._player._asdict(), "carried": self._carry()})
+            if self._journeys_on:
+                await self._lifecycle.protect()  # before anything else, even when storage is down
             if self._has_work():
                 await self._record()
+            if self._journeys_on and not self._has_work():
+                self._lifecycle.end_expired_pause()
+                await self._lifecycle.act(self._profile)  # after the events are stored
 
     @workflow.signal(
         name="event",
@@ -118,9 +139,63 @@ class PlayerWorkflow:
             return
         self._remember(event.event_id)
         self._profile.apply(event)
+        self._lifecycle.note_event(event, self._profile)
         self._unflushed.append(event)
         self._changed()
         self._accepted_metric.add(1)
+
+    @workflow.signal(name="journey_ended", description="Internal: a journey reports how it ended.")
+    def journey_ended(self, result: JourneyResult) -> None:
+        self._lifecycle.journey_ended(result)
+        if result.vip_tier and result.outcome == "converted":
+            self._profile.vip_tier = result.vip_tier  # type: ignore[assignment]
+            self._changed()
+
+    @workflow.signal(name="churn_risk", description='From churn scoring: {"risk": 0.82, "top_signal": "falling_stake"}.')
+    def churn_risk(self, payload: Any) -> None:
+        scored = self._staff_input(ChurnRisk, payload, "churn_risk")
+        if scored:
+            self._profile.churn_risk, self._profile.churn_top_signal = scored.risk, scored.top_signal
+            self._changed()
+            self._lifecycle.note_churn_risk(scored.risk)
+
+    @workflow.signal(name="pause_marketing",
+                     description='Stop marketing to this player: {"reason": "complaint", "until": "2027-01-01T00:00:00Z", '
+                     '"by": "ana"} (until optional: null means until resumed).')
+    def pause_marketing(self, payload: Any) -> None:
+        pause = self._staff_input(Pause, payload, "pause_marketing")
+        if pause:
+            self._lifecycle.state.pause, self._lifecycle.state.pause_changed = pause, True
+
+    @workflow.signal(name="resume_marketing", description="End a pause_marketing.")
+    def resume_marketing(self, payload: Any = None) -> None:
+        self._lifecycle.state.pause, self._lifecycle.state.pause_changed = None, True
+
+    @workflow.signal(name="note", description='A staff note on the player: {"text": "called, all fine", "author": "ana"}.')
+    def note(self, payload: Any) -> None:
+        note = self._staff_input(Note, payload if isinstance(payload, dict) else {"text": payload}, "note")
+        if note:
+            note.at = workflow.now()
+            self._lifecycle.state.notes = [*self._lifecycle.state.notes, note][-50:]
+
+    @workflow.query(name="journeys", description="Running journeys, how past ones ended, skipped starts, pause, notes.")
+    def journeys(self) -> dict[str, Any]:
+        s = self._lifecycle.state
+        return {
+            "running": s.running, "ended": [r.model_dump(mode="json") for r in reversed(s.history)],
+            "skipped": list(reversed(s.skipped)), "marketing_paused": s.pause and s.pause.model_dump(mode="json"),
+            "notes": [n.model_dump(mode="json") for n in s.notes],
+        }
+
+    def _staff_input(self, model: type[Any], payload: Any, signal: str) -> Any:
+        """A malformed signal is recorded as refused and changes nothing."""
+        try:
+            return model.model_validate(payload)
+        except ValidationError as wrong:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
+                                 for e in wrong.errors(include_url=False))
+            self._reject(payload, f"signal {signal}: {problems}")
+            return None
 
     @workflow.query(
         name="profile",
@@ -197,11 +272,14 @@ class PlayerWorkflow:
     def _should_continue_as_new(self) -> bool:
         return workflow.info().is_continue_as_new_suggested()
 
-    def _time_to_exclusion_end(self) -> timedelta | None:
-        until = self._profile.self_excluded_until
-        if not self._profile.self_excluded or until is None:
-            return None
-        return max(until - workflow.now(), timedelta(0))
+    def _journey_work(self) -> bool:
+        return self._journeys_on and self._lifecycle.has_work()
+
+    def _time_to_next_wake(self) -> timedelta | None:
+        """The end of a self-exclusion, or a journey timer (inactivity, a pause's end)."""
+        until = self._profile.self_excluded_until if self._profile.self_excluded else None
+        wakes = [t for t in (until, self._lifecycle.next_wake() if self._journeys_on else None) if t is not None]
+        return max(min(wakes) - workflow.now(), timedelta(0)) if wakes else None
 
     def _end_expired_exclusion(self) -> None:
         until = self._profile.self_excluded_until
@@ -211,7 +289,11 @@ class PlayerWorkflow:
 
     def _index_for_staff(self) -> None:
         """Keep the search attributes staff filter on in the Web UI current."""
-        wanted = [CRM_BRAND.value_set(self._player.brand), CRM_STAGE.value_set(self._profile.stage)]
+        wanted = [CRM_BRAND.value_set(self._player.brand)]
+        if self._journeys_on:
+            wanted += self._lifecycle.search_attributes(self._profile)
+        else:
+            wanted.append(CRM_STAGE.value_set(self._profile.stage))
         if self._profile.country:
             wanted.append(CRM_COUNTRY.value_set(self._profile.country))
         current = workflow.info().typed_search_attributes
@@ -228,6 +310,7 @@ class PlayerWorkflow:
             unflushed_rejections=self._unflushed_rejections,
             recent_rejections=list(self._recent_rejections),
             profile_dirty=self._profile_dirty,
+            lifecycle=self._lifecycle.state,
         ).model_dump(mode="json")
 
 

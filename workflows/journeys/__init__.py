@@ -1,0 +1,1 @@
+"""The lifecycle journeys, one workflow per run, started by PlayerWorkflow as child workflows."""
