@@ -28,13 +28,16 @@ async def ensure_search_attributes(client: Client) -> None:
     listed = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
-    missing = {
-        name: IndexedValueType.Value("INDEXED_VALUE_TYPE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", kind).upper())
-        for name, kind in SEARCH_ATTRIBUTES.items()
-        if name not in listed.custom_attributes
-    }
+    missing = [name for name in SEARCH_ATTRIBUTES if name not in listed.custom_attributes]
     if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
-        )
+        await register_search_attributes(client, missing)
         log.info("registered search attributes %s", sorted(missing))
+
+
+async def register_search_attributes(client: Client, names: list[str] | None = None) -> None:
+    wanted = {
+        name: IndexedValueType.Value("INDEXED_VALUE_TYPE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", kind).upper())
+        for name, kind in SEARCH_ATTRIBUTES.items() if names is None or name in names
+    }
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted))
