@@ -41,6 +41,9 @@ from workflows.player import PlayerWorkflow
 log = logging.getLogger("crm.worker")
 
 WORKFLOWS = [PlayerWorkflow, *JOURNEY_WORKFLOWS.values()]
+# The pure core is deterministic; passing it through keeps one copy of pydantic's models in
+# memory instead of re-importing them per workflow run.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("crm"))
 
 
 def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry,
@@ -63,11 +66,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
             journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
             journeys.check_affordability, journeys.exclude_across_group,
         ],
-        # The pure core is deterministic; passing it through keeps one copy of pydantic's
-        # models in memory instead of re-importing them per workflow run.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("crm")
-        ),
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

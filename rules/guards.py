@@ -101,6 +101,18 @@ def consent(action: Action, ctx: Context) -> Ruling | None:
     return None
 
 
+def loss_framing(action: Action, ctx: Context) -> Ruling | None:
+    """UKGC: marketing must not encourage chasing losses, so no message framed around them."""
+    if not action.message:
+        return None
+    template = action.message.template.lower()
+    words = [w for w in ctx.config.pack.loss_framing_words if w in template]
+    if words:
+        return _veto("loss_framing", f"the {ctx.config.pack.name} pack forbids framing a message around "
+                     f"losses (template {action.message.template!r} says {words[0]!r})")
+    return None
+
+
 def vip_eligibility(action: Action, ctx: Context) -> Ruling | None:
     if not action.vip_tier:
         return None
@@ -185,7 +197,7 @@ def quiet_hours(action: Action, ctx: Context) -> Ruling | None:
 
 
 GUARDS: tuple[Guard, ...] = (
-    protected_player, staff_pause, bonus_abuse, consent, vip_eligibility, cashback_as_cash, wagering_limit,
+    protected_player, staff_pause, bonus_abuse, consent, loss_framing, vip_eligibility, cashback_as_cash, wagering_limit,
     first_occasion_only, incentive_budget, frequency_cap, quiet_hours,
 )
 

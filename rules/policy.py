@@ -38,6 +38,8 @@ class PolicyPack(BaseModel):
     quiet_from: time
     quiet_until: time
     hold_in_quiet_hours: bool = Field(description="Hold a message due in quiet hours until they end (else drop it).")
+    loss_framing_words: tuple[str, ...] = Field(
+        default=(), description="A message template naming any of these frames play as chasing losses: vetoed.")
 
 
 _CAPS: dict[Channel, ChannelCap] = {
@@ -60,6 +62,7 @@ PACKS: dict[str, PolicyPack] = {
         name="ukgc", blocking_rg_severity="medium", vip_min_age=25, max_wagering=Decimal(10),
         cashback_as_cash=True, bonus_only_before_first_deposit=False, message_caps=_CAPS,
         quiet_from=time(21), quiet_until=time(9), hold_in_quiet_hours=True,
+        loss_framing_words=("loss", "chase", "chasing", "recover", "win_back"),
     ),
     # Malta Gaming Authority.
     "mga": PolicyPack(

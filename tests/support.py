@@ -6,6 +6,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,8 +28,25 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -
             await asyncio.sleep(0.1)
 
 
+def awake_timezone(at: datetime | None = None) -> str:
+    """A time zone where it is early afternoon now, far from every pack's quiet hours.
+
+    The decision activity reads the real clock; a player living here is never held by quiet
+    hours, whatever time of day the tests run (CI runs at night too).
+    """
+    hour = (at or datetime.now(UTC)).hour
+    offset = (13 - hour) % 24
+    offset = offset - 24 if offset > 14 else offset  # IANA's Etc zones span UTC-12 to UTC+14
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-3 is three hours *ahead* of UTC
+
+
 def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict[str, Any]:
-    """An event as the platform would send it (JSON-shaped: strings for amounts and times)."""
+    """An event as the platform would send it (JSON-shaped: strings for amounts and times).
+
+    A registered player lives in `awake_timezone()` unless the test says otherwise.
+    """
+    if event_type == "registered":
+        fields.setdefault("timezone", awake_timezone())
     return {
         "event_id": fields.pop("event_id", None) or f"ev-{uuid.uuid4().hex}",
         "type": event_type,
@@ -37,8 +55,6 @@ def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict
         "occurred_at": fields.pop("occurred_at", "2026-11-30T10:00:00Z"),
         **fields,
     }
-
-
 
 
 def platform_settings(platform: Any) -> Any:

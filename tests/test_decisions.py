@@ -23,7 +23,7 @@ from rules.goldens import run_cases
 from rules.guards import PlayerStatus
 from rules.registry import SHIPPED_RULES, RuleRegistry
 from rules_support import one_rule, write_rules
-from support import CRM
+from support import CRM, awake_timezone
 
 
 def test_the_shipped_rules_pass_their_golden_cases() -> None:
@@ -102,7 +102,7 @@ async def test_every_decision_is_recorded_and_a_retry_returns_the_first(store: P
     request = DecisionRequest(
         decision_key=f"journey:welcome:acme:{player_id}:decide-1", player_id=player_id,
         facts=Facts(brand="acme", trigger="registered", consent_email=True, consent_sms=True, age=30, country="MT"),
-        status=PlayerStatus(messages_today={"sms": 1}),
+        status=PlayerStatus(messages_today={"sms": 1}, timezone=awake_timezone()),
     )
     env = ActivityEnvironment()
     decision = await env.run(activities.decide, request)

@@ -301,3 +301,20 @@ def test_the_rule_guide_documents_every_guard_and_pack() -> None:
         row = next(line for line in guide.splitlines() if line.startswith(f"| `{name}`"))
         assert f"| {pack.vip_min_age} |" in row and f"| {pack.blocking_rg_severity} |" in row, row
         assert f"{pack.quiet_from:%H:%M}–{pack.quiet_until:%H:%M}" in row, row
+
+
+def test_staff_pause_stops_marketing_but_not_care(everything: CompiledRules) -> None:
+    verdicts = _verdicts(_decide(everything, marketing_paused="complaint"))
+    assert verdicts["spins"] == ("vetoed", "staff_pause") and verdicts["mail"] == ("vetoed", "staff_pause")
+    assert verdicts["care-call"] == ("allowed", None)
+
+
+@pytest.mark.parametrize(("template", "brand", "vetoed"), [
+    ("loss_cashback", "royal", True), ("win_back_offer", "royal", True), ("weekly_cashback", "royal", False),
+    ("loss_cashback", "acme", False),
+])
+def test_ukgc_vetoes_messages_framed_around_losses(tmp_path: Path, template: str, brand: str, vetoed: bool) -> None:
+    compiled = compile_rules(tmp_path, {
+        "default/mail.yaml": EVERYTHING.split("  - id: gold")[0].replace("template: hello", f"template: {template}"),
+        "royal/brand.yaml": "policy: ukgc\n", "acme/brand.yaml": "policy: mga\n"})
+    assert _verdicts(_decide(compiled, brand=brand))["mail"] == (("vetoed", "loss_framing") if vetoed else ("allowed", None))

@@ -6,11 +6,14 @@ The worker is real (Postgres, reference platform over HTTP); only the clock is v
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +29,7 @@ from rules.registry import RuleRegistry
 from worker import build_worker
 
 QUEUE = "crm-time-skipping"
+HISTORIES = Path(__file__).parent / "histories"
 BRAND = "acme"
 
 
@@ -33,7 +37,7 @@ BRAND = "acme"
 async def env(store: PlayerStore, rules: RuleRegistry, platform: Any) -> AsyncIterator[WorkflowEnvironment]:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    server = shutil.which("temporal-test-server", path=str(__import__("pathlib").Path(sys.executable).parent))
+    server = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=server, data_converter=pydantic_data_converter)
     try:
@@ -48,20 +52,33 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-async def send(env: WorkflowEnvironment, kind: str, player_id: str, **fields: Any) -> None:
-    await EventSender(env.client, QUEUE).send(event(kind, BRAND, player_id, occurred_at=now(), **fields))
+async def send(env: WorkflowEnvironment, event_type: str, player_id: str, /, **fields: Any) -> None:
+    await EventSender(env.client, QUEUE).send(event(event_type, BRAND, player_id, occurred_at=now(), **fields))
 
 
 async def journeys(env: WorkflowEnvironment, player_id: str) -> dict[str, Any]:
     return await env.client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id).query("journeys")
 
 
-async def ended(env: WorkflowEnvironment, player_id: str, kind: str) -> dict[str, Any]:
+async def ended(env: WorkflowEnvironment, player_id: str, kind: str, save_as: str | None = None) -> dict[str, Any]:
+    """How the player's last journey of this kind ended; `save_as` keeps its history for tests/test_replay.py."""
     async def found() -> dict[str, Any]:
         done = [r for r in (await journeys(env, player_id))["ended"] if r["kind"] == kind]
         assert done, f"no {kind} journey ended yet"
         return done[0]
-    return await eventually(found, timeout=20)
+    result = await eventually(found, timeout=20)
+    if save_as:
+        await save_histories(env, result["journey_id"], PlayerRef(BRAND, player_id).workflow_id, save_as)
+    return result
+
+
+async def save_histories(env: WorkflowEnvironment, journey_id: str, player_workflow_id: str, name: str) -> None:
+    """With CRM_SAVE_HISTORIES set, keep the journey's and its player's histories for tests/test_replay.py."""
+    if not os.environ.get("CRM_SAVE_HISTORIES"):
+        return
+    for workflow_id, file in ((journey_id, name), (player_workflow_id, f"player-{name}")):
+        history = json.loads((await env.client.get_workflow_handle(workflow_id).fetch_history()).to_json())
+        (HISTORIES / f"{file}.json").write_text(json.dumps({"workflow_id": workflow_id, **history}, indent=1))
 
 
 async def running(env: WorkflowEnvironment, player_id: str, kind: str) -> str:
@@ -89,15 +106,16 @@ async def test_vip_review_approved_sets_the_tier_welcomes_and_assigns_a_manager(
 ) -> None:
     journey = await vip_candidate(env, player_id)
     await env.client.get_workflow_handle(journey).signal("vip_review", {"approved": True, "reviewer": "ana", "note": "ok"})
-    result = await ended(env, player_id, "vip_upgrade")
+    result = await ended(env, player_id, "vip_upgrade", save_as="vip_upgrade-approved")
     assert (result["outcome"], result["reason"], result["vip_tier"]) == ("converted", "approved by ana", "silver")
     assert [c["tier"] for c in mine(platform.ledger.tier_changes, player_id)] == ["silver"]
     assert [t["queue"] for t in mine(platform.ledger.tasks, player_id)] == ["vip_managers"]
-    # The welcome is decided like any message: here the day's email cap (2) is already used.
+    # The welcome is decided like any message: the day's email cap (2) may already be used.
     welcome = await store.fetch("SELECT outcomes FROM decisions WHERE decision_key = $1", f"{journey}:approved")
-    outcomes = welcome[0]["outcomes"]
-    assert [(o["proposed"].get("message", {}).get("template"), o["guard"]) for o in outcomes][0] == \
-        ("vip_welcome", "frequency_cap")
+    message = welcome[0]["outcomes"][0]
+    assert message["proposed"]["message"]["template"] == "vip_welcome"
+    sent = "vip_welcome" in [e["template"] for e in mine(platform.ledger.emails, player_id)]
+    assert (message["guard"], sent) in ((None, True), ("frequency_cap", False))
     profile = await env.client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id).query("profile")
     assert profile["vip_tier"] == "silver"
 
@@ -107,7 +125,7 @@ async def test_vip_review_rejected_changes_nothing(env: WorkflowEnvironment, pla
     handle = env.client.get_workflow_handle(journey)
     await handle.signal("vip_review", {"approved": "maybe"})  # malformed: refused, the journey keeps waiting
     await handle.signal("vip_review", {"approved": False, "reviewer": "bo", "note": "source of funds unclear"})
-    result = await ended(env, player_id, "vip_upgrade")
+    result = await ended(env, player_id, "vip_upgrade", save_as="vip_upgrade-rejected")
     assert (result["outcome"], result["reason"]) == ("cancelled", "rejected by bo: source of funds unclear")
     assert mine(platform.ledger.tier_changes, player_id) == []
 
@@ -123,7 +141,7 @@ async def test_an_unanswered_vip_review_escalates_then_expires(
 
     await eventually(escalated, timeout=20)
     await env.sleep(timedelta(days=5))
-    result = await ended(env, player_id, "vip_upgrade")
+    result = await ended(env, player_id, "vip_upgrade", save_as="vip_upgrade-expired")
     assert result["outcome"] == "expired" and mine(platform.ledger.tier_changes, player_id) == []
 
 
@@ -133,12 +151,13 @@ async def test_welcome_reminds_offers_and_expires_over_two_weeks(
     await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
     journey = await running(env, player_id, "welcome")
     await env.sleep(timedelta(days=15))
-    result = await ended(env, player_id, "welcome")
+    result = await ended(env, player_id, "welcome", save_as="welcome-expired")
     assert result["outcome"] == "expired"
     asked = await store.fetch("SELECT decision_key FROM decisions WHERE decision_key LIKE $1 ORDER BY decided_at",
                               f"{journey}:%")
     assert [r["decision_key"].rsplit(":", 1)[1] for r in asked] == ["start", "kyc_reminder", "deposit_offer"]
-    templates = [e["template"] for e in mine(platform.ledger.emails, player_id)]
+    welcome_mail = {"welcome_1", "kyc_reminder", "first_deposit_offer"}  # reactivation writes too, meanwhile
+    templates = [e["template"] for e in mine(platform.ledger.emails, player_id) if e["template"] in welcome_mail]
     # The third email meets the real-time daily cap of 2: the guards' clock is not skipped.
     assert templates == (["welcome_1", "kyc_reminder"] if result["group"] == "treatment" else [])
 
@@ -152,7 +171,7 @@ async def test_inactivity_starts_reactivation_and_a_return_ends_it(
     await env.sleep(timedelta(days=8))  # a timer in PlayerWorkflow notices, no batch scan
     await running(env, player_id, "reactivation")
     await send(env, "logged_in", player_id)
-    result = await ended(env, player_id, "reactivation")
+    result = await ended(env, player_id, "reactivation", save_as="reactivation-returned")
     assert result["outcome"] == "converted" and result["days_to_return"] >= 7
 
 
@@ -170,3 +189,130 @@ async def test_holdout_players_receive_nothing_but_are_measured(
     await asyncio.sleep(0.5)
     assert not [e for e in mine(platform.ledger.emails, holdout) if e["template"].startswith("welcome")]
     assert not [m for m in mine(platform.ledger.messages, holdout) if m["template"] == "welcome_sms"]
+
+
+async def test_a_second_deposit_converts_the_first_deposit_journey(
+    env: WorkflowEnvironment, platform: Any, player_id: str
+) -> None:
+    await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
+    await send(env, "deposit_succeeded", player_id, amount="50", method="card")
+    await running(env, player_id, "first_deposit")
+    await env.sleep(timedelta(days=4))  # past the second-deposit offer
+    await send(env, "deposit_succeeded", player_id, amount="25", method="card")
+    result = await ended(env, player_id, "first_deposit", save_as="first_deposit-converted")
+    assert (result["outcome"], result["reason"]) == ("converted", "second deposit")
+    if result["group"] == "treatment":  # acme matches 150 % of 50, capped at 150: 75
+        assert [Decimal(g["amount"]) for g in mine(platform.ledger.grants, player_id)] == [Decimal(75)]
+
+
+async def test_loss_recovery_on_a_hard_session_pays_ukgc_cashback_as_cash(
+    env: WorkflowEnvironment, platform: Any, player_id: str
+) -> None:
+    sender = EventSender(env.client, QUEUE)
+    royal = lambda kind, **f: event(kind, "royal", player_id, occurred_at=now(), **f)  # noqa: E731
+    await sender.send(royal("registered", country="GB", currency="GBP", consents={"email": True}))
+    await sender.send(royal("session_ended", started_at=now(), game_category="slots", rounds=300,
+                            stake="400", win="50"))
+    handle = env.client.get_workflow_handle(PlayerRef("royal", player_id).workflow_id)
+
+    async def started() -> dict[str, Any]:
+        state = await handle.query("journeys")
+        assert "loss_recovery" in state["running"] or any(r["kind"] == "loss_recovery" for r in state["ended"])
+        return state
+
+    await eventually(started, timeout=20)
+    await sender.send(royal("session_ended", started_at=now(), game_category="slots", rounds=10, stake="5", win="0"))
+
+    async def converted() -> dict[str, Any]:
+        done = [r for r in (await handle.query("journeys"))["ended"] if r["kind"] == "loss_recovery"]
+        assert done and done[0]["outcome"] == "converted"
+        return done[0]
+
+    result = await eventually(converted, timeout=20)
+    await save_histories(env, result["journey_id"], handle.id, "loss_recovery-converted")
+    grants = mine(platform.ledger.grants, player_id)
+    if result["group"] == "treatment":  # 10 % of a 350 loss, capped at 50, as cash without wagering
+        assert [(g["kind"], Decimal(g["amount"]), Decimal(g["wagering"])) for g in grants] == [("cash", Decimal(35), 0)]
+        assert "weekly_cashback" in [e["template"] for e in mine(platform.ledger.emails, player_id)]
+    else:
+        assert grants == []
+    # Another hard session within the cooldown starts nothing.
+    await sender.send(royal("session_ended", started_at=now(), game_category="slots", rounds=300, stake="500", win="0"))
+
+    async def cooled() -> None:
+        assert any("loss_recovery: cooldown" in s for s in (await handle.query("journeys"))["skipped"])
+
+    await eventually(cooled, timeout=20)
+
+
+async def test_rg_markers_or_a_new_limit_suppress_loss_recovery(env: WorkflowEnvironment, player_id: str) -> None:
+    await send(env, "registered", player_id, country="MT", currency="EUR")
+    await send(env, "limit_changed", player_id, kind="deposit", value="100", period="week")
+    await send(env, "session_ended", player_id, started_at=now(), game_category="slots", rounds=300,
+               stake="500", win="0")
+
+    async def suppressed() -> None:
+        assert any("recent limit change (deposit)" in s for s in (await journeys(env, player_id))["skipped"])
+
+    await eventually(suppressed, timeout=20)
+
+
+async def test_a_group_self_exclusion_cancels_journeys_on_every_brand_of_the_group(
+    env: WorkflowEnvironment, player_id: str
+) -> None:
+    sender = EventSender(env.client, QUEUE)
+    for brand in ("acme", "royal"):
+        await sender.send(event("registered", brand, player_id, occurred_at=now(), country="MT", currency="EUR"))
+    royal = env.client.get_workflow_handle(PlayerRef("royal", player_id).workflow_id)
+
+    async def welcomed() -> None:
+        assert "welcome" in (await royal.query("journeys"))["running"]
+
+    await eventually(welcomed, timeout=20)
+    await send(env, "self_excluded", player_id, until=None, scope="group")
+
+    async def excluded_everywhere() -> None:
+        state, profile = await royal.query("journeys"), await royal.query("profile")
+        assert profile["self_excluded"] is True and state["running"] == {}
+        assert state["ended"][0]["outcome"] == "cancelled"
+
+    await eventually(excluded_everywhere, timeout=20)
+
+
+async def test_staff_pause_marketing_notes_and_churn_risk(
+    env: WorkflowEnvironment, platform: Any, store: PlayerStore, player_id: str
+) -> None:
+    handle = env.client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id)
+    await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
+    journey = await running(env, player_id, "welcome")
+    await handle.signal("pause_marketing", {"reason": "complaint being handled", "by": "ana"})
+    await handle.signal("note", {"text": "called the player", "author": "ana"})
+    await handle.signal("pause_marketing", {"until": "not a time"})  # refused, named, nothing changes
+
+    async def paused() -> None:
+        state = await handle.query("journeys")
+        assert state["marketing_paused"]["reason"] == "complaint being handled"
+        assert [n["text"] for n in state["notes"]] == ["called the player"]
+        refused = await handle.query("rejections")
+        assert any("signal pause_marketing" in r["reason"] and "reason" in r["reason"] for r in refused)
+
+    await eventually(paused, timeout=20)
+    await env.sleep(timedelta(days=3))  # the KYC reminder falls inside the pause
+
+    async def reminder_vetoed() -> None:
+        rows = await store.fetch("SELECT outcomes FROM decisions WHERE decision_key = $1", f"{journey}:kyc_reminder")
+        assert rows and rows[0]["outcomes"][0]["guard"] == "staff_pause"
+
+    await eventually(reminder_vetoed, timeout=20)
+    assert "kyc_reminder" not in [e["template"] for e in mine(platform.ledger.emails, player_id)]
+    await handle.signal("resume_marketing")
+    await handle.signal("churn_risk", {"risk": 0.83, "top_signal": "falling_stake"})
+
+    async def scored() -> None:
+        assert (await handle.query("journeys"))["marketing_paused"] is None
+        assert (await handle.query("profile"))["churn_risk"] == "0.83"
+        attributes = (await handle.describe()).search_attributes
+        assert attributes.get("CrmChurnRisk") == [0.83] and attributes.get("CrmStage") == ["at_risk"]
+
+    await eventually(scored, timeout=20)
+    await running(env, player_id, "reactivation")

@@ -20,6 +20,7 @@ from crm.events import (
     DepositFailed,
     DepositSucceeded,
     Event,
+    LimitChanged,
     LoggedIn,
     Registered,
     RgFlagged,
@@ -85,6 +86,7 @@ class LifecycleState(BaseModel):
     seen_active_at: datetime | None = None
     reactivated_for: datetime | None = None  # the absence a reactivation was started for
     last_loss_recovery_at: datetime | None = None
+    limit_changed_at: datetime | None = None  # when this workflow learnt of the latest limit change
     day_losses: dict[str, Decimal] = {}
     pause: Pause | None = None
     pause_changed: bool = False
@@ -122,6 +124,8 @@ class Lifecycle:
                     s.due.append(Due(kind="group_exclusion", exclusion=event))
             case AccountClosed():
                 s.stop_reason = "account closed"
+            case LimitChanged():
+                s.limit_changed_at = workflow.now()
             case RgFlagged() if event.severity == "high":
                 s.stop_reason = f"high responsible-gambling flag: {event.marker}"
         if event.type in ("kyc_updated",):
@@ -267,9 +271,10 @@ class Lifecycle:
             return f"cooldown: last one {last.isoformat()}"
         if profile.rg_flags:
             return f"RG markers on the account ({', '.join(f.marker for f in profile.rg_flags)})"
-        recent = [kind for kind, limit in profile.limits.items() if now - limit.set_at < rules.suppress_after_limit_change]
-        if recent:
-            return f"recent limit change ({', '.join(sorted(recent))}): the player may be in trouble"
+        changed = self.state.limit_changed_at
+        if changed and now - changed < rules.suppress_after_limit_change:
+            kinds = ", ".join(sorted(profile.limits))
+            return f"recent limit change ({kinds}): the player may be in trouble"
         return None
 
     def _inactive_due_at(self) -> datetime | None:

@@ -1,0 +1,34 @@
+"""Saved histories of every journey and of PlayerWorkflow replay cleanly with today's code.
+
+A change that would break running workflows (a new activity call, a reordered step) fails
+here; guard it with `workflow.patched` instead. Re-record after a deliberate, patched change:
+`CRM_SAVE_HISTORIES=1 .venv/bin/pytest tests/test_journeys_time_skipping.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker import WORKFLOW_RUNNER, WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_every_journey_has_a_saved_history() -> None:
+    kinds = {path.stem.split("-")[0] for path in HISTORIES}
+    assert {"welcome", "first_deposit", "loss_recovery", "reactivation", "vip_upgrade", "player"} <= kinds
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_a_saved_history_replays_without_nondeterminism(path: Path) -> None:
+    saved = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(saved.pop("workflow_id"), saved)
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
