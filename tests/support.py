@@ -63,3 +63,25 @@ def platform_settings(platform: Any) -> Any:
 
     return Settings(platform_url=platform.url, smtp_host=platform.smtp_host, smtp_port=platform.smtp_port,
                     platform_timeout_seconds=2)
+
+
+def treated_player(brand: str, *kinds: str) -> str:
+    """A fresh player id that the control-group hash puts in treatment for these journeys.
+
+    Assumes the brand keeps the default control share (10 %).
+    """
+    from decimal import Decimal
+
+    from crm.journeys import control_group
+
+    while True:
+        player_id = f"p-{uuid.uuid4().hex[:12]}"
+        if all(control_group(brand, player_id, kind, Decimal("0.10")) == "treatment" for kind in kinds):
+            return player_id
+
+
+def kept_effects(player_id: str, platform: Any) -> dict[str, int]:
+    """What the reference platform kept of the player's side effects: idempotency key -> times kept."""
+    kept = [r["idempotency_key"] for kind in ("grants", "messages", "emails", "tier_changes", "tasks")
+            for r in getattr(platform.ledger, kind) if player_id in str(r)]
+    return {k: kept.count(k) for k in kept}

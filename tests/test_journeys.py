@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from support import event, eventually
+from support import event, eventually, kept_effects, treated_player
 from temporalio.client import Client
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
-from crm.journeys import control_group
 from crm.players import PlayerRef
 
 BRAND = "acme"
@@ -20,44 +20,42 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def treated(player_id: str, *kinds: str) -> bool:
-    from decimal import Decimal
-
-    return all(control_group(BRAND, player_id, kind, Decimal("0.10")) == "treatment" for kind in kinds)
-
-
 async def journeys(client: Client, player_id: str) -> dict[str, Any]:
     return await client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id).query("journeys")
 
 
 async def test_welcome_then_first_deposit_each_pays_and_sends_once(
-    sender: EventSender, client: Client, platform: Any, store: PlayerStore, player_id: str
+    sender: EventSender, client: Client, platform: Any, store: PlayerStore
 ) -> None:
-    assert treated(player_id, "welcome", "first_deposit") or True
+    player_id = treated_player(BRAND, "welcome", "first_deposit")
+    mine = lambda records: [r for r in records if player_id in str(r)]  # noqa: E731
     await sender.send(event("registered", BRAND, player_id, occurred_at=now(), country="MT", currency="EUR",
                             birth_date="1990-01-01", consents={"email": True, "sms": True}))
-    welcome = f"journey:welcome:{BRAND}:{player_id}:1"
 
-    async def welcome_running() -> None:
-        assert (await journeys(client, player_id))["running"] == {"welcome": welcome}
-        if control_group(BRAND, player_id, "welcome", __import__("decimal").Decimal("0.10")) == "treatment":
-            assert [e for e in platform.ledger.emails if player_id in e["to"][0]], "no welcome email"
+    async def welcomed() -> None:
+        assert (await journeys(client, player_id))["running"] == {"welcome": f"journey:welcome:{BRAND}:{player_id}:1"}
+        assert [e["template"] for e in mine(platform.ledger.emails)] == ["welcome_1"]
+        assert [m["template"] for m in mine(platform.ledger.messages)] == ["welcome_sms"]
+        assert [(g["kind"], Decimal(g["amount"])) for g in mine(platform.ledger.grants)] == [("free_spins", 10)]
 
-    await eventually(welcome_running, timeout=20)
+    await eventually(welcomed, timeout=20)
     await sender.send(event("deposit_succeeded", BRAND, player_id, occurred_at=now(), amount="50", method="card"))
 
-    async def moved_on() -> None:
+    async def followed_up() -> None:
         state = await journeys(client, player_id)
         assert state["running"] == {"first_deposit": f"journey:first_deposit:{BRAND}:{player_id}:1"}
-        assert [(r["kind"], r["outcome"]) for r in state["ended"]] == [("welcome", "converted")]
+        assert [(r["kind"], r["outcome"], r["reason"]) for r in state["ended"]] == [
+            ("welcome", "converted", "first deposit")]
+        # acme matches a first deposit at 150 %, up to 150: 75 on 50
+        assert [(g["kind"], Decimal(g["amount"])) for g in mine(platform.ledger.grants)] == [
+            ("free_spins", 10), ("deposit_match", 75)]
+        assert [e["template"] for e in mine(platform.ledger.emails)] == ["welcome_1", "acme_first_deposit"]
 
-    await eventually(moved_on, timeout=20)
+    await eventually(followed_up, timeout=20)
+    assert all(n == 1 for n in kept_effects(player_id, platform).values())
     rows = await store.fetch("SELECT kind, control_group, outcome FROM journeys WHERE player_id = $1 ORDER BY kind",
                              player_id)
-    assert [r["kind"] for r in rows] == ["first_deposit", "welcome"]
-    assert sum(1 for g in platform.ledger.grants if g["player_id"] == player_id) <= 2
-    assert platform.ledger.snapshot()["repeated_keys"] == {} or all(
-        player_id not in key for key in platform.ledger.snapshot()["repeated_keys"])
+    assert [tuple(r) for r in rows] == [("first_deposit", "treatment", None), ("welcome", "treatment", "converted")]
 
 
 async def test_self_exclusion_cancels_running_journeys_and_blocks_new_ones(

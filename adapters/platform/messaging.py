@@ -28,7 +28,7 @@ class Messaging:
         email = EmailMessage()
         email["From"], email["To"] = self._sender, to
         email["Subject"] = f"[{template}]"
-        email["Message-ID"] = f"<{_safe(key)}@casino-crm>"
+        email["Message-ID"] = message_id(key)
         email["X-CRM-Template"] = template
         email.set_content("\n".join([f"template: {template}", *(f"{k}: {v}" for k, v in sorted(variables.items()))]))
         await asyncio.to_thread(self._deliver, email)
@@ -44,5 +44,7 @@ class Messaging:
             raise PlatformUnavailable(f"SMTP {self._smtp[0]}:{self._smtp[1]}: {failed}") from failed
 
 
-def _safe(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-._" else "." for c in key)
+def message_id(key: str) -> str:
+    """The email Message-ID for an idempotency key: the same key, the same message."""
+    safe = "".join(c if c.isalnum() or c in "-._" else "." for c in key)
+    return f"<{safe}@casino-crm>"
