@@ -293,6 +293,8 @@ async def test_staff_pause_marketing_notes_and_churn_risk(
         state = await handle.query("journeys")
         assert state["marketing_paused"]["reason"] == "complaint being handled"
         assert [n["text"] for n in state["notes"]] == ["called the player"]
+        memo = await (await handle.describe()).memo()
+        assert memo["summary"].endswith("; marketing paused by ana: complaint being handled"), memo
         refused = await handle.query("rejections")
         assert any("signal pause_marketing" in r["reason"] and "reason" in r["reason"] for r in refused)
 

@@ -80,21 +80,25 @@ async def test_staff_can_find_players_by_brand_and_stage(
         assert attrs.get("CrmBrand") == [BRAND]
         assert attrs.get("CrmStage") == ["new"] and "new" in attrs.get("CrmSegments", [])
         assert attrs.get("CrmCountry") == ["MT"] and attrs.get("CrmVipTier") == ["none"]
+        memo = await (await handle.describe()).memo()
+        assert memo["summary"] == f"{BRAND} player {player_id}: new, VIP none; journeys: welcome"
 
-    await eventually(indexed)
+    await eventually(indexed, timeout=20)
     await sender.send(event("self_excluded", BRAND, player_id, until=None, scope="brand"))
 
     async def moved_on() -> None:
         assert (await handle.describe()).search_attributes.get("CrmStage") == ["protected"]
 
-    await eventually(moved_on)
+    await eventually(moved_on, timeout=20)
     # The Web UI's filter box runs this same visibility query.
-    query = f"CrmBrand = '{BRAND}' AND CrmStage = 'protected' AND WorkflowId = '{handle.id}'"
+    # Earlier runs (closed by continue-as-new) keep their attributes: staff look at running ones.
+    query = (f"CrmBrand = '{BRAND}' AND CrmStage = 'protected' AND ExecutionStatus = 'Running' "
+             f"AND WorkflowId = '{handle.id}'")
 
     async def listed() -> None:
         assert [w.id async for w in client.list_workflows(query)] == [handle.id]
 
-    await eventually(listed)
+    await eventually(listed, timeout=20)
 
 
 async def test_an_event_sent_three_times_counts_once_in_the_query_and_in_postgres(

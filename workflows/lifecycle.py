@@ -197,11 +197,22 @@ class Lifecycle:
                           session_count=profile.session_count, last_active_at=self.state.seen_active_at,
                           vip_tier=profile.vip_tier)
 
-    def search_attributes(self, profile: PlayerProfile) -> list[SearchAttributeUpdate]:
+    def stage(self, profile: PlayerProfile) -> str:
         stages = self.settings.reactivation.stages if self.brand_journeys else [timedelta(days=7), timedelta(days=30)]
-        stage = stage_of(profile, workflow.now(), self.state.seen_active_at, stages[0], stages[-1])
+        return stage_of(profile, workflow.now(), self.state.seen_active_at, stages[0], stages[-1])
+
+    def summary(self, profile: PlayerProfile) -> str:
+        """One line for the Web UI's memo: where the player stands and what runs for them."""
+        s = self.state
+        parts = [f"{self.brand} player {self.player_id}: {self.stage(profile)}, VIP {profile.vip_tier}",
+                 f"journeys: {', '.join(sorted(s.running)) or 'none'}"]
+        if s.pause:
+            parts.append(f"marketing paused by {s.pause.by}: {s.pause.reason}")
+        return "; ".join(parts)
+
+    def search_attributes(self, profile: PlayerProfile) -> list[SearchAttributeUpdate]:
         updates: list[SearchAttributeUpdate] = [
-            SearchAttributeKey.for_keyword("CrmStage").value_set(stage),
+            SearchAttributeKey.for_keyword("CrmStage").value_set(self.stage(profile)),
             CRM_SEGMENTS.value_set(segments_of(profile, workflow.now(), None)),
             CRM_VIP_TIER.value_set(profile.vip_tier),
             CRM_JOURNEY.value_set(sorted(self.state.running)),

@@ -300,6 +300,10 @@ class PlayerWorkflow:
         changed = [u for u in wanted if current.get(u.key) != u.value]
         if changed:
             workflow.upsert_search_attributes(changed)
+        if self._journeys_on and workflow.patched("player-memo"):
+            summary = self._lifecycle.summary(self._profile)
+            if workflow.memo_value("summary", default=None, type_hint=str) != summary:
+                workflow.upsert_memo({"summary": summary})
 
     def _carry(self) -> dict[str, Any]:
         return CarriedState(
