@@ -49,12 +49,15 @@ _CAPS: dict[Channel, ChannelCap] = {
     "phone": ChannelCap(per_day=1, per_week=2),
 }
 
+# UKGC: marketing must not frame play as a way to win back what was lost.
+_LOSS_WORDS = ("loss", "chase", "chasing", "recover", "win_back")
+
 PACKS: dict[str, PolicyPack] = {
     # Cautious where no jurisdiction is named: the strictest of the others on each point.
     "default": PolicyPack(
         name="default", blocking_rg_severity="medium", vip_min_age=25, max_wagering=Decimal(10),
         cashback_as_cash=True, bonus_only_before_first_deposit=False, message_caps=_CAPS,
-        quiet_from=time(21), quiet_until=time(9), hold_in_quiet_hours=True,
+        quiet_from=time(21), quiet_until=time(9), hold_in_quiet_hours=True, loss_framing_words=_LOSS_WORDS,
     ),
     # UK Gambling Commission: SR 3.4.3 harm indicators stop marketing and bonus take-up;
     # no VIP under 25; wagering at most 10x; money back is cash.
@@ -62,7 +65,7 @@ PACKS: dict[str, PolicyPack] = {
         name="ukgc", blocking_rg_severity="medium", vip_min_age=25, max_wagering=Decimal(10),
         cashback_as_cash=True, bonus_only_before_first_deposit=False, message_caps=_CAPS,
         quiet_from=time(21), quiet_until=time(9), hold_in_quiet_hours=True,
-        loss_framing_words=("loss", "chase", "chasing", "recover", "win_back"),
+        loss_framing_words=_LOSS_WORDS,
     ),
     # Malta Gaming Authority.
     "mga": PolicyPack(

@@ -311,7 +311,7 @@ def test_staff_pause_stops_marketing_but_not_care(everything: CompiledRules) -> 
 
 @pytest.mark.parametrize(("template", "brand", "vetoed"), [
     ("loss_cashback", "royal", True), ("win_back_offer", "royal", True), ("weekly_cashback", "royal", False),
-    ("loss_cashback", "acme", False),
+    ("loss_cashback", "acme", False), ("chase_the_win", "casino-without-folder", True),
 ])
 def test_ukgc_vetoes_messages_framed_around_losses(tmp_path: Path, template: str, brand: str, vetoed: bool) -> None:
     compiled = compile_rules(tmp_path, {

@@ -150,6 +150,14 @@ async def test_welcome_reminds_offers_and_expires_over_two_weeks(
 ) -> None:
     await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
     journey = await running(env, player_id, "welcome")
+
+    async def waiting_to_remind() -> None:  # what staff see when they query the journey
+        state = await env.client.get_workflow_handle(journey).query("journey")
+        started = (await env.client.get_workflow_handle(journey).describe()).start_time
+        assert state["step"] == "start" and state["waiting_until"], state
+        assert abs(datetime.fromisoformat(state["waiting_until"]) - started - timedelta(days=2)) < timedelta(minutes=1)
+
+    await eventually(waiting_to_remind, timeout=20)
     await env.sleep(timedelta(days=15))
     result = await ended(env, player_id, "welcome", save_as="welcome-expired")
     assert result["outcome"] == "expired"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,6 +15,10 @@ from adapters.reference_platform.app import create_app
 from adapters.reference_platform.faults import Faults
 from adapters.reference_platform.ledger import Ledger
 from adapters.reference_platform.smtp_sink import SinkHandler
+
+
+# aiosmtpd logs every connection at INFO: too loud beside the worker's own log.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @dataclass

@@ -55,6 +55,7 @@ class Journey:
         self.done: list[dict[str, Any]] = []
         self._stop_reason: str | None = None
         self._paused: str | None = None
+        self._waiting_until: datetime | None = None
 
     @workflow.signal(name="player_changed", description="The player's workflow sends what changed (internal).")
     def player_changed(self, view: PlayerView) -> None:
@@ -69,9 +70,12 @@ class Journey:
         text = reason.get("reason") if isinstance(reason, dict) else reason
         self._stop_reason = str(text or "stopped by staff")[:500]
 
-    @workflow.query(name="journey", description="Where the journey stands: group, current step, what it did.")
+    @workflow.query(name="journey", description="Where the journey stands: group, current step, what it did, "
+                    "and until when it waits before its next step.")
     def journey(self) -> dict[str, Any]:
-        return {"group": self.group, "step": self.step, "done": self.done, "stopping": self._stop_reason}
+        waiting = self._waiting_until and self._waiting_until.isoformat()
+        return {"group": self.group, "step": self.step, "waiting_until": waiting, "done": self.done,
+                "stopping": self._stop_reason}
 
     async def steps(self, start: JourneyStart) -> tuple[Outcome, str]:
         raise NotImplementedError
@@ -108,10 +112,13 @@ class Journey:
     async def wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
         """Wait for the condition until the deadline; a stop ends the journey instead."""
         timeout = max(deadline - workflow.now(), timedelta(0))
+        self._waiting_until = deadline
         try:
             await workflow.wait_condition(lambda: condition() or self._stop_reason is not None, timeout=timeout)
         except TimeoutError:
             pass
+        finally:
+            self._waiting_until = None
         self.check_stop()
         return condition()
 
