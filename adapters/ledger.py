@@ -54,3 +54,14 @@ class Ledger:
         await self._pool.execute(
             "UPDATE journeys SET outcome = $2, reason = $3, ended_at = $4, details = $5 WHERE journey_id = $1",
             journey_id, outcome, reason, ended_at, json.dumps(details, default=str))
+
+    async def journey_outcomes(self, brand: str | None = None) -> list[dict[str, Any]]:
+        """Per brand, journey and control group: how many started, and how those that ended ended."""
+        rows = await self._pool.fetch(
+            "SELECT brand, kind, control_group, count(*) AS started,"
+            " count(*) FILTER (WHERE outcome = 'converted') AS converted,"
+            " count(*) FILTER (WHERE outcome = 'expired') AS expired,"
+            " count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled"
+            " FROM journeys WHERE $1::text IS NULL OR brand = $1"
+            " GROUP BY brand, kind, control_group ORDER BY brand, kind, control_group DESC", brand)
+        return [dict(r) for r in rows]

@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     decisions.add_argument("--limit", type=int, default=20)
     decisions.add_argument("--json", action="store_true", help="print the full records as JSON")
 
+    journeys = commands.add_parser("journeys", help="conversion per journey, treatment against holdout")
+    journeys.add_argument("--brand", help="one brand only")
+    journeys.add_argument("--json", action="store_true", help="print the rows as JSON")
+
     schema = commands.add_parser("schema", help="write the event contract's JSON Schema and reference page")
     schema.add_argument("--output", type=Path, default=Path("docs"), help="folder (default: docs)")
 
@@ -108,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli.database import show_decisions
 
         return asyncio.run(show_decisions(settings, args.brand, args.player_id, args.limit, args.json))
+    if args.command == "journeys":
+        from cli.database import show_journeys
+
+        return asyncio.run(show_journeys(settings, args.brand, args.json))
     if args.command == "schema":
         from cli.schema import write_schema
 

@@ -1,4 +1,4 @@
-"""Commands that talk to PostgreSQL directly: migrations and reading a player's profile."""
+"""Commands that talk to PostgreSQL directly: migrations, a player's profile and decisions, journey outcomes."""
 
 from __future__ import annotations
 
@@ -75,4 +75,35 @@ async def show_decisions(settings: Settings, brand: str, player_id: str, limit: 
         for o in d.outcomes:
             why = f" by {o.guard}: {o.reason}" if o.guard else ""
             print(f"  {o.verdict:<8} {o.rule}: {json.dumps(o.proposed)}{why}")
+    return 0
+
+
+async def show_journeys(settings: Settings, brand: str | None, as_json: bool) -> int:
+    """Conversion per journey, treatment against holdout: what the incentives are worth."""
+    from adapters.ledger import Ledger
+
+    store = await open_store(settings)
+    try:
+        rows = await Ledger(store.pool).journey_outcomes(brand)
+    finally:
+        await store.close()
+    for row in rows:
+        ended = row["converted"] + row["expired"] + row["cancelled"]
+        row["conversion"] = round(row["converted"] / ended, 4) if ended else None
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no journeys yet" + (f" for brand {brand!r}" if brand else ""))
+        return 0
+    print(f"{'brand':<12} {'journey':<14} {'group':<10} {'started':>8} {'converted':>10} {'expired':>8} "
+          f"{'cancelled':>10} {'conversion':>11}  uplift")
+    rates = {(r["brand"], r["kind"], r["control_group"]): r["conversion"] for r in rows}
+    for r in rows:
+        holdout = rates.get((r["brand"], r["kind"], "holdout"))
+        uplift = (f"{(r['conversion'] - holdout) * 100:+.1f} pts" if r["control_group"] == "treatment"
+                  and r["conversion"] is not None and holdout is not None else "")
+        rate = "-" if r["conversion"] is None else f"{r['conversion']:.1%}"
+        print(f"{r['brand']:<12} {r['kind']:<14} {r['control_group']:<10} {r['started']:>8} {r['converted']:>10} "
+              f"{r['expired']:>8} {r['cancelled']:>10} {rate:>11}  {uplift}".rstrip())
     return 0

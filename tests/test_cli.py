@@ -78,3 +78,31 @@ async def test_crm_send_delivers_json_lines_and_names_bad_lines(
         assert (profile["events_accepted"], profile["login_count"], profile["country"]) == (3, 1, "GB")
 
     await eventually(arrived)
+
+
+async def test_crm_journeys_compares_treatment_with_holdout(database_url: str, store: PlayerStore) -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from adapters.ledger import Ledger
+
+    brand, ledger, now = f"uplift-{uuid4().hex[:8]}", Ledger(store.pool), datetime.now(UTC)
+    # 10 treated welcome journeys, 6 converted; 4 held out, 1 converted; one treated still running.
+    for n, (group, outcome) in enumerate([("treatment", "converted")] * 6 + [("treatment", "expired")] * 3
+                                         + [("treatment", "cancelled")] + [("treatment", None)]
+                                         + [("holdout", "converted")] + [("holdout", "expired")] * 3):
+        journey = f"journey:welcome:{brand}:p{n}:1"
+        await ledger.journey_started(journey, brand, f"p{n}", "welcome", group, now)
+        if outcome:
+            await ledger.journey_ended(journey, outcome, "test", now, {})
+    env = {"CRM_DATABASE_URL": database_url}
+
+    code, out, err = await crm("journeys", "--brand", brand, "--json", env=env)
+    assert code == 0, err
+    rows = {r["control_group"]: r for r in json.loads(out)}
+    assert (rows["treatment"]["started"], rows["treatment"]["converted"], rows["treatment"]["conversion"]) == (11, 6, 0.6)
+    assert (rows["holdout"]["started"], rows["holdout"]["converted"], rows["holdout"]["conversion"]) == (4, 1, 0.25)
+
+    code, out, _ = await crm("journeys", "--brand", brand, env=env)
+    treated = next(line for line in out.splitlines() if "treatment" in line)
+    assert treated.split()[-3:] == ["60.0%", "+35.0", "pts"]
