@@ -15,6 +15,7 @@ from temporalio import activity
 
 from adapters.ledger import Ledger
 from adapters.platform.backoffice import BackOffice
+from adapters.platform.http import PlatformRejected
 from adapters.platform.messaging import Messaging
 from adapters.platform.pam import Pam
 from adapters.platform.wallet import Wallet
@@ -48,9 +49,13 @@ class ActingActivities:
         expires = datetime.now(UTC) + timedelta(days=int(bonus.get("expires_in_days", 7)))
         await self._ledger.incentive_pending(order.key, order.brand, order.player_id, order.journey, kind,
                                              amount, wagering, {"rule": order.rule, "bonus": bonus})
-        receipt = await self._wallet.grant(Grant(
-            brand=order.brand, player_id=order.player_id, kind=kind, amount=amount, wagering=wagering,
-            expires_at=expires, reason=f"{order.journey}: {order.rule}"), order.key)
+        try:
+            receipt = await self._wallet.grant(Grant(
+                brand=order.brand, player_id=order.player_id, kind=kind, amount=amount, wagering=wagering,
+                expires_at=expires, reason=f"{order.journey}: {order.rule}"), order.key)
+        except PlatformRejected:
+            await self._ledger.incentive_done(order.key, "refused", None)  # nothing was paid
+            raise
         await self._ledger.incentive_done(order.key, "granted", receipt.grant_id)
         return receipt.grant_id
 
@@ -60,23 +65,29 @@ class ActingActivities:
         channel, template = message["channel"], message["template"]
         await self._ledger.message_pending(order.key, order.brand, order.player_id, order.journey, channel,
                                            template, {"rule": order.rule})
+        try:
+            ref = await self._deliver(order, channel, template)
+        except PlatformRejected:
+            await self._ledger.message_done(order.key, "refused", None)
+            raise
+        await self._ledger.message_done(order.key, "sent" if ref else "no_address", ref)
+        return ref or "no email address on the account"
+
+    async def _deliver(self, order: Order, channel: str, template: str) -> str | None:
+        """Send by the channel's route; None when the account has no address for it."""
         variables = {"player_id": order.player_id, "brand": order.brand}
         if channel == "email":
             account = await self._pam.player(order.brand, order.player_id)
             if not account.email:
-                await self._ledger.message_done(order.key, "no_address", None)
-                return "no email address on the account"
-            ref = await self._messaging.email(account.email, template, variables, order.key)
-        elif channel == "phone":
-            ref = (await self._backoffice.create_task(StaffTask(
+                return None
+            return await self._messaging.email(account.email, template, variables, order.key)
+        if channel == "phone":
+            return (await self._backoffice.create_task(StaffTask(
                 brand=order.brand, player_id=order.player_id, queue="outbound_calls",
                 note=f"Call the player: {template}"), order.key)).task_id
-        else:
-            ref = (await self._messaging.send(OutboundMessage(
-                brand=order.brand, player_id=order.player_id, channel=channel, template=template,
-                variables=variables), order.key)).message_id
-        await self._ledger.message_done(order.key, "sent", ref)
-        return ref
+        return (await self._messaging.send(OutboundMessage(
+            brand=order.brand, player_id=order.player_id, channel=channel, template=template,
+            variables=variables), order.key)).message_id
 
     @activity.defn(name="set_vip_tier")
     async def set_vip_tier(self, order: Order) -> str:

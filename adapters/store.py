@@ -15,7 +15,7 @@ from crm.profile import PlayerProfile
 # Profile fields that also get a column of their own in `players`, for SQL segmentation.
 # The whole profile is kept as jsonb beside them.
 PROFILE_COLUMNS = (
-    "stage", "registered_at", "country", "currency", "birth_date", "timezone",
+    "account_status", "registered_at", "country", "currency", "birth_date", "timezone",
     "acquisition_channel", "kyc_status", "self_excluded", "self_excluded_at",
     "self_excluded_until", "self_exclusion_scope", "rg_severity", "account_closed",
     "deposit_count", "deposit_total", "first_deposit_at", "last_deposit_at",

@@ -34,7 +34,8 @@ from crm.events import (
     WithdrawalCompleted,
 )
 
-Stage = Literal["prospect", "registered", "depositor", "self_excluded", "closed"]
+# Where the account stands with the operator; CrmStage (crm/stages.py) is where the player stands with us.
+AccountStatus = Literal["prospect", "registered", "depositor", "self_excluded", "closed"]
 Severity = Literal["low", "medium", "high"]
 _SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
@@ -122,7 +123,7 @@ class PlayerProfile(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def stage(self) -> Stage:
+    def account_status(self) -> AccountStatus:
         if self.account_closed:
             return "closed"
         if self.self_excluded:

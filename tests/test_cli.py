@@ -44,7 +44,7 @@ async def test_crm_player_shows_the_stored_profile(
     assert code == 0
     lines = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
     assert lines["player_id"].strip() == player_id
-    assert lines["stage"].strip() == "depositor"
+    assert lines["account_status"].strip() == "depositor"
     assert lines["deposit_total"].strip() == "200"
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from support import event, eventually, kept_effects, treated_player
+from support import REPO, event, eventually, kept_effects, treated_player
 from temporalio.client import Client
 
 from adapters.event_sender import EventSender
@@ -82,3 +82,23 @@ async def test_self_exclusion_cancels_running_journeys_and_blocks_new_ones(
         assert state["running"] == {} and any("first_deposit: the player is protected" in s for s in state["skipped"])
 
     await eventually(refused, timeout=20)
+
+
+def test_the_journey_guide_documents_every_setting_signal_and_query() -> None:
+    from temporalio.workflow import _Definition
+
+    from crm.journeys import JourneySettings
+    from workflows.lifecycle import JOURNEY_WORKFLOWS
+    from workflows.player import PlayerWorkflow
+
+    guide = (REPO / "docs" / "journeys.md").read_text()
+    for kind, field in JourneySettings.model_fields.items():
+        for setting in field.annotation.model_fields:  # type: ignore[union-attr]
+            assert f"| `{setting}` |" in guide, f"docs/journeys.md lacks {kind}.{setting}"
+    for workflow in (PlayerWorkflow, *JOURNEY_WORKFLOWS.values()):
+        definition = _Definition.from_class(workflow)
+        assert definition is not None
+        handlers = [*definition.signals.values(), *definition.queries.values()]
+        for handler in handlers:
+            if handler.name and "internal" not in (handler.description or "").lower():
+                assert f"`{handler.name}`" in guide, f"docs/journeys.md lacks {workflow.__name__}'s {handler.name}"

@@ -65,7 +65,7 @@ async def test_signal_with_start_creates_the_player_and_the_query_shows_the_even
     assert p["failed_deposit_count"] == 1
     assert (p["session_count"], Decimal(p["stake_total"]), Decimal(p["win_total"])) == (1, 60, Decimal("35.5"))
     assert Decimal(p["net_loss"]) == Decimal("24.5")
-    assert p["stage"] == "depositor" and p["self_excluded"] is False
+    assert p["account_status"] == "depositor" and p["self_excluded"] is False
     assert p["last_active_at"] == "2026-11-30T10:00:00Z"
 
 
@@ -233,13 +233,13 @@ async def test_a_timed_self_exclusion_ends_on_time(
 
     async def excluded() -> None:
         p = await profile(client, player_id)
-        assert p["self_excluded"] is True and p["stage"] == "self_excluded"
+        assert p["self_excluded"] is True and p["account_status"] == "self_excluded"
 
     await eventually(excluded, timeout=2)
 
     async def lifted() -> None:
         p = await profile(client, player_id)
-        assert p["self_excluded"] is False and p["stage"] == "registered"
+        assert p["self_excluded"] is False and p["account_status"] == "registered"
 
     await eventually(lifted, timeout=10)
 

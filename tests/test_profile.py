@@ -42,17 +42,17 @@ def test_kyc_and_limits_keep_the_newest_value_whatever_the_arrival_order() -> No
 
 def test_stage_follows_the_player_lifecycle() -> None:
     profile = fold(event("logged_in", "acme", "p1"))
-    assert profile.stage == "prospect"  # events can arrive before the registration
+    assert profile.account_status == "prospect"  # events can arrive before the registration
     profile.apply(parse_event(event("registered", "acme", "p1", country="MT", currency="EUR")))
-    assert profile.stage == "registered"
+    assert profile.account_status == "registered"
     profile.apply(parse_event(event("deposit_succeeded", "acme", "p1", amount="5", method="card")))
-    assert profile.stage == "depositor"
+    assert profile.account_status == "depositor"
     profile.apply(parse_event(event("self_excluded", "acme", "p1", until="2027-01-01T00:00:00Z", scope="brand")))
-    assert profile.stage == "self_excluded"
+    assert profile.account_status == "self_excluded"
     profile.end_self_exclusion()
-    assert profile.stage == "depositor"
+    assert profile.account_status == "depositor"
     profile.apply(parse_event(event("account_closed", "acme", "p1")))
-    assert profile.stage == "closed"
+    assert profile.account_status == "closed"
 
 
 def test_rg_severity_is_the_highest_marker_seen() -> None:

@@ -60,5 +60,5 @@ async def test_an_older_profile_snapshot_never_overwrites_a_newer_one(store: Pla
     stored = await store.player("acme", player_id)
     assert stored is not None
     assert (stored["deposit_count"], Decimal(stored["deposit_total"])) == (2, Decimal("25"))
-    row = (await store.fetch("SELECT revision, stage, deposit_total FROM players WHERE player_id = $1", player_id))[0]
+    row = (await store.fetch("SELECT revision, account_status, deposit_total FROM players WHERE player_id = $1", player_id))[0]
     assert tuple(row) == (5, "depositor", Decimal("25"))

@@ -293,7 +293,7 @@ class PlayerWorkflow:
         if self._journeys_on:
             wanted += self._lifecycle.search_attributes(self._profile)
         else:
-            wanted.append(CRM_STAGE.value_set(self._profile.stage))
+            wanted.append(CRM_STAGE.value_set(self._profile.account_status))
         if self._profile.country:
             wanted.append(CRM_COUNTRY.value_set(self._profile.country))
         current = workflow.info().typed_search_attributes
