@@ -130,6 +130,41 @@ async def test_vip_review_rejected_changes_nothing(env: WorkflowEnvironment, pla
     assert mine(platform.ledger.tier_changes, player_id) == []
 
 
+async def test_a_vip_candidate_who_fails_the_affordability_check_is_never_put_to_review(
+    env: WorkflowEnvironment, platform: Any, player_id: str
+) -> None:
+    from adapters.platform_api import AffordabilityResult
+
+    platform.ledger.affordability[(BRAND, player_id)] = AffordabilityResult(
+        passed=False, enhanced_due_diligence=False, reason="income not evidenced")
+    await send(env, "registered", player_id, country="MT", currency="EUR", birth_date="1980-05-05")
+    await send(env, "kyc_updated", player_id, status="verified")
+    await send(env, "deposit_succeeded", player_id, amount="1500", method="card")
+    result = await ended(env, player_id, "vip_upgrade")
+    assert (result["outcome"], result["reason"]) == ("cancelled", "risk checks: income not evidenced")
+    assert mine(platform.ledger.tier_changes, player_id) == [] and mine(platform.ledger.tasks, player_id) == []
+
+
+async def test_the_risk_systems_bonus_abuse_score_stops_bonuses_not_mail(
+    env: WorkflowEnvironment, platform: Any, store: PlayerStore, player_id: str
+) -> None:
+    from adapters.platform_api import RiskProfile
+
+    platform.ledger.risk[(BRAND, player_id)] = RiskProfile(bonus_abuse_score=Decimal("0.9"))
+    await send(env, "registered", player_id, country="MT", currency="EUR", birth_date="1990-01-01",
+               consents={"email": True})
+    journey = await running(env, player_id, "welcome")
+
+    async def decided() -> list[dict[str, Any]]:
+        rows = await store.fetch("SELECT outcomes FROM decisions WHERE decision_key = $1", f"{journey}:start")
+        assert rows
+        return rows[0]["outcomes"]
+
+    verdicts = {o["rule"]: (o["verdict"], o["guard"]) for o in await eventually(decided, timeout=20)}
+    assert verdicts == {"welcome-email": ("allowed", None), "welcome-free-spins": ("vetoed", "bonus_abuse")}
+    assert mine(platform.ledger.grants, player_id) == []
+
+
 async def test_an_unanswered_vip_review_escalates_then_expires(
     env: WorkflowEnvironment, platform: Any, player_id: str
 ) -> None:

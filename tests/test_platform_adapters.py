@@ -110,3 +110,12 @@ def test_the_published_platform_api_is_current() -> None:
 
     assert (REPO / "docs" / "platform-api.yaml").read_text() == render_platform_api(), \
         "docs/platform-api.yaml is stale: run `crm schema`"
+
+
+async def test_the_game_catalogue_names_a_games_category_and_refuses_an_unknown_game(platform: Any) -> None:
+    from adapters.platform.games import Games
+
+    games = Games(PlatformHttp(platform.url))
+    assert (await games.game("live_casino-lightning-roulette")).category == "live_casino"
+    with pytest.raises(PlatformRejected, match="unknown_game"):
+        await games.game("no-such-game-anywhere")
