@@ -43,6 +43,16 @@ def _duration(value: Any) -> Any:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def spoken(duration: timedelta) -> str:
+    """A duration as staff read it in an outcome: `10 days`, `3 days 12 hours`, `1 minute 30 seconds`."""
+    seconds, parts = int(duration.total_seconds()), []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts[:2]) or "0 seconds"
 Share = Annotated[Decimal, Field(ge=0, le=1)]
 
 

@@ -196,9 +196,7 @@ async def test_welcome_reminds_offers_and_expires_over_two_weeks(
     await env.sleep(timedelta(days=15))
     result = await ended(env, player_id, "welcome", save_as="welcome-expired")
     assert result["outcome"] == "expired"
-    asked = await store.fetch("SELECT decision_key FROM decisions WHERE decision_key LIKE $1 ORDER BY decided_at",
-                              f"{journey}:%")
-    assert [r["decision_key"].rsplit(":", 1)[1] for r in asked] == ["start", "kyc_reminder", "deposit_offer"]
+    assert await asked_steps(store, journey) == ["start", "kyc_reminder", "deposit_offer"]
     welcome_mail = {"welcome_1", "kyc_reminder", "first_deposit_offer"}  # reactivation writes too, meanwhile
     templates = [e["template"] for e in mine(platform.ledger.emails, player_id) if e["template"] in welcome_mail]
     # The third email meets the real-time daily cap of 2: the guards' clock is not skipped.
@@ -216,6 +214,48 @@ async def test_inactivity_starts_reactivation_and_a_return_ends_it(
     await send(env, "logged_in", player_id)
     result = await ended(env, player_id, "reactivation", save_as="reactivation-returned")
     assert result["outcome"] == "converted" and result["days_to_return"] >= 7
+
+
+async def asked_steps(store: PlayerStore, journey: str) -> list[str]:
+    """The steps a journey asked the rules at, in order."""
+    rows = await store.fetch("SELECT decision_key FROM decisions WHERE decision_key LIKE $1 ORDER BY decided_at",
+                             f"{journey}:%")
+    return [r["decision_key"].rsplit(":", 1)[1] for r in rows]
+
+
+async def test_a_verified_player_gets_no_kyc_reminder(env: WorkflowEnvironment, store: PlayerStore, player_id: str) -> None:
+    await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
+    await send(env, "kyc_updated", player_id, status="verified")
+    journey = await running(env, player_id, "welcome")
+    await env.sleep(timedelta(days=15))
+    assert (await ended(env, player_id, "welcome"))["outcome"] == "expired"
+    assert await asked_steps(store, journey) == ["start", "deposit_offer"]
+
+
+async def test_without_a_second_deposit_the_first_deposit_journey_expires(
+    env: WorkflowEnvironment, store: PlayerStore, player_id: str
+) -> None:
+    await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
+    await send(env, "deposit_succeeded", player_id, amount="50", method="card")
+    journey = await running(env, player_id, "first_deposit")
+    await env.sleep(timedelta(days=11))
+    result = await ended(env, player_id, "first_deposit")
+    assert (result["outcome"], result["reason"]) == ("expired", "no second deposit within 10 days")
+    assert await asked_steps(store, journey) == ["start", "second_deposit_offer"]
+
+
+async def test_reactivation_follows_up_at_each_stage_then_gives_up(
+    env: WorkflowEnvironment, store: PlayerStore, player_id: str
+) -> None:
+    await send(env, "registered", player_id, country="MT", currency="EUR", consents={"email": True})
+    await send(env, "deposit_succeeded", player_id, amount="30", method="card")
+    await running(env, player_id, "first_deposit")
+    await env.sleep(timedelta(days=8))
+    journey = await running(env, player_id, "reactivation")
+    await env.sleep(timedelta(days=60))  # stages at 7, 14 and 30 days away; it gives up at 60
+    result = await ended(env, player_id, "reactivation")
+    assert result["outcome"] == "expired" and result["days_to_return"] is None
+    assert await asked_steps(store, journey) == ["start", "follow_up-2", "follow_up-3"]
 
 
 async def test_holdout_players_receive_nothing_but_are_measured(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from crm.journeys import JourneyResult, JourneyStart, Outcome
+from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
 from workflows.journeys.base import Journey
 
 
@@ -23,4 +23,4 @@ class FirstDepositJourney(Journey):
             await self.offer("second_deposit_offer")
         if await self.wait_until(second, self.started_at + timing.window):
             return "converted", "second deposit"
-        return "expired", f"no second deposit within {timing.window}"
+        return "expired", f"no second deposit within {spoken(timing.window)}"

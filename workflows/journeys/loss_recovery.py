@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from crm.journeys import JourneyResult, JourneyStart, Outcome
+from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
 from workflows.journeys.base import Journey
 
 
@@ -24,4 +24,4 @@ class LossRecoveryJourney(Journey):
         await self.offer("start", trigger_amount=start.trigger_amount)
         if await self.wait_until(lambda: self.view.session_count > sessions, self.started_at + timing.window):
             return "converted", "played again"
-        return "expired", f"no play within {timing.window}"
+        return "expired", f"no play within {spoken(timing.window)}"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from crm.journeys import JourneyResult, JourneyStart, Outcome
+from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
 from workflows.journeys.base import Journey
 
 
@@ -32,7 +32,7 @@ class ReactivationJourney(Journey):
             await self.offer("follow_up", f"-{n}", days_inactive=stage.days)
         if await self.wait_until(returned, away_since + timing.give_up_after):
             return self._came_back()
-        return "expired", f"still away after {timing.give_up_after}"
+        return "expired", f"still away after {spoken(timing.give_up_after)}"
 
     def _came_back(self) -> tuple[Outcome, str]:
         self._returned_at = self.view.last_active_at

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from temporalio import workflow
 
-from crm.journeys import JourneyResult, JourneyStart, Outcome
+from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
 from workflows.journeys.base import BOOKKEEPING, PLATFORM_CALL, Journey
 
 with workflow.unsafe.imports_passed_through():
@@ -72,7 +72,7 @@ class VipUpgradeJourney(Journey):
         if not await self.wait_until(reviewed, self.started_at + timing.review_escalate_after):
             await self._escalate(tier)
             if not await self.wait_until(reviewed, self.started_at + timing.review_expires_after):
-                return "expired", f"no review within {timing.review_expires_after}"
+                return "expired", f"no review within {spoken(timing.review_expires_after)}"
         assert self._review is not None
         if not self._review.approved:
             return "cancelled", f"rejected by {self._review.reviewer}: {self._review.note}".rstrip(": ")

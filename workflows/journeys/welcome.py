@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from crm.journeys import JourneyResult, JourneyStart, Outcome
+from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
 from workflows.journeys.base import Journey
 
 
@@ -26,4 +26,4 @@ class WelcomeJourney(Journey):
             await self.offer("deposit_offer")
         if await self.wait_until(deposited, self.started_at + timing.window):
             return "converted", "first deposit"
-        return "expired", f"no deposit within {timing.window}"
+        return "expired", f"no deposit within {spoken(timing.window)}"
