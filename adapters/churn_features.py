@@ -17,7 +17,9 @@ from numpy.typing import NDArray
 from crm.churn import EARLIER_DAYS, RECENT_DAYS
 
 LOOKBACK_DAYS = 180  # how far back the player's rhythm (usual gap, BG/NBD history) is read
-ELIGIBLE_DAYS = 90  # players with no activity in this long before the as-of date are already gone
+# The model warns about players still coming: one away this long has lapsed already, and the
+# reactivation journey (a timer per player) has them.
+ELIGIBLE_DAYS = 30
 
 _FEATURES = f"""
 WITH bounds AS (

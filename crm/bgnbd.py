@@ -13,12 +13,14 @@ the four stay positive.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, hyp2f1
 from statsmodels.base.model import GenericLikelihoodModel
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 _START = np.log([1.0, 1.0, 1.0, 1.0])
 
@@ -59,7 +61,11 @@ class BgNbd:
         arrays = [np.asarray(v, dtype=float) for v in (x, t_x, T)]
         _check(*arrays)
         model = _BgNbdLikelihood(*arrays)
-        result = model.fit(start_params=_START, method="bfgs", maxiter=2000, disp=False)
+        with warnings.catch_warnings():
+            # Players who all come at the same rate put the optimum at infinite r and alpha (a
+            # gamma with no spread): the fit then stops short of it, and still predicts as well.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = model.fit(start_params=_START, method="bfgs", maxiter=2000, disp=False)
         if not np.all(np.isfinite(result.params)):
             raise ValueError("BG/NBD fit did not converge: too little history to estimate from")
         r, alpha, a, b = np.exp(result.params)
@@ -70,6 +76,17 @@ class BgNbd:
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))  # noqa: N806
         ratio = self._drop_odds(x, t_x, T)
         return 1.0 / (1.0 + ratio)
+
+    def p_none(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:  # noqa: N803
+        """The probability of no activity at all in the next `t` units: dropped out, or alive and quiet.
+
+        An alive player's rate, given x visits in T, is Gamma(r + x, alpha + T); dropping out
+        happens only at a visit, so a quiet spell leaves the alive alive.
+        """
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))  # noqa: N806
+        alive = self.p_alive(x, t_x, T)
+        quiet = ((self.alpha + T) / (self.alpha + T + t)) ** (self.r + x)
+        return (1.0 - alive) + alive * quiet
 
     def expected(self, t: float, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:  # noqa: N803
         """Expected active periods in the next `t` units for each player, given their history."""

@@ -24,6 +24,7 @@ from scipy.stats import rankdata
 
 Columns = Mapping[str, NDArray[np.float64]]
 RECENT_DAYS, EARLIER_DAYS = 14, 42  # the recent window, and the one before it, both ending at as-of
+RIDGE = 1e-4
 
 
 def _per_week(count: NDArray[np.float64], days: int) -> NDArray[np.float64]:
@@ -102,13 +103,13 @@ class ChurnModel:
     def fit(cls, raw: Columns, churned: NDArray[np.float64]) -> ChurnModel:
         x = np.column_stack([features(raw)[f] for f in FEATURES])
         means, scales = x.mean(axis=0), x.std(axis=0)
-        scales[scales == 0] = 1.0
-        design = sm.add_constant((x - means) / scales, has_constant="add")
-        # A light ridge keeps a feature that separates perfectly in a small sample finite.
-        result = sm.Logit(churned, design).fit_regularized(alpha=1.0, L1_wt=0.0, disp=False) \
-            if _separates(design, churned) else sm.Logit(churned, design).fit(disp=False, maxiter=200)
-        params = np.asarray(result.params)
-        return cls(float(params[0]), dict(zip(FEATURES, map(float, params[1:]), strict=True)),
+        varies = scales > 1e-12  # a feature that never varies here (no bonus play at all) says nothing
+        scales[~varies] = 1.0
+        design = sm.add_constant(((x - means) / scales)[:, varies], has_constant="add")
+        params = logistic(design, churned)
+        coefficients = np.zeros(len(FEATURES))
+        coefficients[varies] = params[1:]
+        return cls(float(params[0]), dict(zip(FEATURES, map(float, coefficients), strict=True)),
                    dict(zip(FEATURES, map(float, means), strict=True)), dict(zip(FEATURES, map(float, scales), strict=True)))
 
     def contributions(self, raw: Columns) -> dict[str, NDArray[np.float64]]:
@@ -117,8 +118,7 @@ class ChurnModel:
         return {f: self.coefficients[f] * (values[f] - self.means[f]) / self.scales[f] for f in FEATURES}
 
     def predict(self, raw: Columns) -> NDArray[np.float64]:
-        log_odds = self.intercept + sum(self.contributions(raw).values())
-        return 1.0 / (1.0 + np.exp(-log_odds))
+        return sigmoid(self.intercept + sum(self.contributions(raw).values()))
 
     def top_signals(self, raw: Columns, n: int = 3) -> list[list[str]]:
         """Per player, the features pushing hardest towards churn, strongest first."""
@@ -136,13 +136,15 @@ class ChurnModel:
         return cls(float(data["intercept"]), dict(data["coefficients"]), dict(data["means"]), dict(data["scales"]))
 
 
-def _separates(design: NDArray[np.float64], y: NDArray[np.float64]) -> bool:
-    """Whether some feature alone splits churners from stayers (plain MLE would diverge)."""
-    for column in design.T[1:]:
-        a, b = column[y == 1], column[y == 0]
-        if len(a) and len(b) and (a.min() > b.max() or a.max() < b.min()):
-            return True
-    return False
+def logistic(design: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Logistic regression with a light ridge: a feature that separates perfectly in a small
+    sample keeps a finite coefficient instead of running off to infinity."""
+    result = sm.GLM(y, design, family=sm.families.Binomial()).fit_regularized(alpha=RIDGE, L1_wt=0.0)
+    return np.asarray(result.params)
+
+
+def sigmoid(log_odds: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-log_odds))
 
 
 # ---- evaluation -------------------------------------------------------------------------------

@@ -46,3 +46,9 @@ def test_the_fit_refuses_histories_that_cannot_be() -> None:
         BgNbd.fit([1, 2, 0, 1, 3], [5, 6, 0, 9, 2], [8, 8, 8, 8, 8])
     with pytest.raises(ValueError, match="at least 5 players"):
         BgNbd.fit([1], [1], [2])
+
+
+def test_a_quiet_spell_is_likelier_for_the_lapsed_and_over_longer_horizons(fitted: BgNbd) -> None:
+    regular, lapsed = fitted.p_none(4, [10, 10], [38, 10], [38.86, 38.86])
+    assert 0 < regular < lapsed < 1
+    assert fitted.p_none(1, [10], [38], [38.86])[0] > fitted.p_none(26, [10], [38], [38.86])[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -41,7 +40,7 @@ async def add_games(store: PlayerStore, brand: str, player_id: str, rows: list[t
 async def add_event(store: PlayerStore, brand: str, player_id: str, kind: str, at: datetime) -> None:
     await store.pool.execute(
         "INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload) VALUES ($1, $2, $3, $4, $5, $6)",
-        brand, uuid.uuid4().hex, player_id, kind, at, json.dumps({"type": kind}))
+        brand, uuid.uuid4().hex, player_id, kind, at, {"type": kind})
 
 
 def at(days_before: float, hour: float = 0) -> datetime:
@@ -107,10 +106,10 @@ async def test_labels_count_only_real_money_play_or_deposits_in_the_horizon(stor
 
 
 async def test_players_long_gone_or_protected_are_not_scored(store: PlayerStore, brand: str) -> None:
-    await add_days(store, brand, "gone", [{"ago": 91, "sessions": 1, "stake": 5}])
-    await add_days(store, brand, "recent", [{"ago": 89, "sessions": 1, "stake": 5}])
+    await add_days(store, brand, "gone", [{"ago": 31, "sessions": 1, "stake": 5}])
+    await add_days(store, brand, "recent", [{"ago": 29, "sessions": 1, "stake": 5}])
     await add_days(store, brand, "excluded", [{"ago": 2, "sessions": 1, "stake": 5}])
     await store.pool.execute(
         "INSERT INTO players (brand, player_id, revision, consents, profile, account_status, self_excluded)"
-        " VALUES ($1, 'excluded', 1, '{}', '{}', 'self_excluded', true)", brand)
+        " VALUES ($1, 'excluded', 1, $2, $2, 'self_excluded', true)", brand, {})
     assert (await ChurnFeatures(store.pool).as_of(AS_OF, brand)).player_ids == ["recent"]

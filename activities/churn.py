@@ -1,0 +1,123 @@
+"""Training and scoring the churn model: the held-out judgement, and a score for every player.
+
+Training as of a date D with horizon h never sees past D: it is judged on the snapshot at
+D - h (whose outcomes are known by D) and fitted on weekly snapshots whose outcome windows
+all end by D - h, so nothing it learnt from overlaps what it is judged on. It must beat both
+baselines — days since last activity alone, and BG/NBD — on AUC to be used; otherwise the
+previous model stays.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import statsmodels.api as sm
+from pydantic import BaseModel
+from temporalio import activity
+
+from adapters.churn_features import ChurnFeatures, FeatureTable
+from adapters.churn_models import ChurnModels
+from crm.bgnbd import BgNbd
+from crm.churn import FEATURES, ChurnModel, evaluate, logistic, reason, sigmoid
+
+TRAINING_SNAPSHOTS = 4  # weekly, going back from the last one whose outcome is known before judging
+
+
+class TrainRequest(BaseModel):
+    as_of: date
+    horizon_days: int = 30
+
+
+class TrainReport(BaseModel):
+    model_id: int
+    in_use: bool
+    verdict: str
+    train_dates: list[date]
+    eval_date: date
+    metrics: dict[str, Any]  # "model", "recency", "bgnbd": AUC, Brier, calibration
+
+
+class Explanation(BaseModel):
+    brand: str
+    player_id: str
+    as_of: date
+    score: float
+    signals: list[dict[str, Any]]  # feature, contribution (log-odds), words
+
+
+class NotEnoughHistory(Exception):
+    """Training needs churners and stayers in every snapshot: import more history first."""
+
+
+class ChurnActivities:
+    def __init__(self, features: ChurnFeatures, models: ChurnModels) -> None:
+        self._features = features
+        self._models = models
+
+    @activity.defn(name="train_churn_model")
+    async def train(self, request: TrainRequest) -> TrainReport:
+        horizon = timedelta(days=request.horizon_days)
+        eval_date = request.as_of - horizon
+        train_dates = [eval_date - horizon - timedelta(weeks=k) for k in range(TRAINING_SNAPSHOTS)]
+        tables = [await self._labelled(day, request.horizon_days) for day in train_dates]
+        raw = {name: np.concatenate([t.columns[name] for t, _ in tables]) for name in tables[0][0].columns}
+        churned = np.concatenate([y for _, y in tables])
+        held_out, truth = await self._labelled(eval_date, request.horizon_days)
+
+        model = ChurnModel.fit(raw, churned)
+        metrics = {
+            "model": evaluate(truth, model.predict(held_out.columns)),
+            "recency": evaluate(truth, _recency_baseline(raw, churned, held_out.columns)),
+            "bgnbd": evaluate(truth, _bgnbd_baseline(held_out.columns, request.horizon_days)),
+        }
+        best_baseline = max(metrics["recency"]["auc"], metrics["bgnbd"]["auc"])
+        in_use = metrics["model"]["auc"] > best_baseline
+        verdict = (f"in use: AUC {metrics['model']['auc']:.3f} beats the best baseline ({best_baseline:.3f})" if in_use
+                   else f"not used: AUC {metrics['model']['auc']:.3f} does not beat the best baseline "
+                        f"({best_baseline:.3f}); the previous model stays")
+        model_id = await self._models.save(
+            as_of=request.as_of, horizon_days=request.horizon_days, train_dates=train_dates, eval_date=eval_date,
+            features=FEATURES, model=model, metrics=metrics, in_use=in_use, verdict=verdict)
+        return TrainReport(model_id=model_id, in_use=in_use, verdict=verdict, train_dates=train_dates,
+                           eval_date=eval_date, metrics=metrics)
+
+    async def explain(self, brand: str, player_id: str, as_of: date) -> Explanation | None:
+        """The player's score as of the date and what drives it, in words."""
+        current = await self._models.in_use()
+        if current is None:
+            raise NotEnoughHistory("no churn model in use yet: run `crm churn train`")
+        _, model, _ = current
+        table = await self._features.as_of(as_of, brand)
+        if player_id not in table.player_ids:
+            return None
+        i = table.player_ids.index(player_id)
+        one = {name: values[i:i + 1] for name, values in table.columns.items()}
+        pushes = {f: float(v[0]) for f, v in model.contributions(one).items()}
+        row = table.row(i)
+        signals = [{"feature": f, "contribution": round(pushes[f], 3), "words": reason(f, row)}
+                   for f in sorted(pushes, key=pushes.get, reverse=True)]  # type: ignore[arg-type]
+        return Explanation(brand=brand, player_id=player_id, as_of=as_of,
+                           score=float(model.predict(one)[0]), signals=signals)
+
+    async def _labelled(self, day: date, horizon_days: int) -> tuple[FeatureTable, np.ndarray]:
+        table = await self._features.as_of(day)
+        labels = await self._features.labels(table, horizon_days)
+        if len(table) < 20 or labels.min() == labels.max():
+            raise NotEnoughHistory(f"the snapshot of {day} has {len(table)} players and "
+                                   f"{int(labels.sum())} churners: not enough history to train on")
+        return table, labels
+
+
+def _recency_baseline(raw: dict[str, np.ndarray], churned: np.ndarray, held_out: dict[str, np.ndarray]) -> np.ndarray:
+    """Days since last activity alone, as a logistic regression fitted on the same training data."""
+    def design(columns: dict[str, np.ndarray]) -> np.ndarray:
+        return sm.add_constant(np.log1p(columns["days_since_active"]), has_constant="add")
+    return sigmoid(design(held_out) @ logistic(design(raw), churned))
+
+
+def _bgnbd_baseline(held_out: dict[str, np.ndarray], horizon_days: int) -> np.ndarray:
+    """BG/NBD fitted on the players' active days: the probability of no activity in the horizon."""
+    history = (held_out["repeat_days"], held_out["last_repeat_at"], held_out["observed_days"])
+    return BgNbd.fit(*history).p_none(horizon_days, *history)

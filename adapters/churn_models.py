@@ -1,0 +1,55 @@
+"""The churn models trained and the scores they gave, in PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from crm.churn import ChurnModel
+
+
+class ChurnModels:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def save(self, *, as_of: date, horizon_days: int, train_dates: list[date], eval_date: date,
+                   features: tuple[str, ...], model: ChurnModel, metrics: dict[str, Any], in_use: bool,
+                   verdict: str) -> int:
+        return await self._pool.fetchval(
+            "INSERT INTO churn_models (as_of, horizon_days, train_dates, eval_date, features, model, metrics, in_use,"
+            " verdict) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING model_id",
+            as_of, horizon_days, train_dates, eval_date, list(features), json.dumps(model.to_json()),
+            json.dumps(metrics), in_use, verdict)
+
+    async def in_use(self) -> tuple[int, ChurnModel, dict[str, Any]] | None:
+        """The newest model that earned its place, with its record."""
+        row = await self._pool.fetchrow(
+            "SELECT model_id, model, as_of, horizon_days, metrics FROM churn_models WHERE in_use"
+            " ORDER BY model_id DESC LIMIT 1")
+        if row is None:
+            return None
+        return row["model_id"], ChurnModel.from_json(json.loads(row["model"])), {
+            "as_of": row["as_of"], "horizon_days": row["horizon_days"], "metrics": json.loads(row["metrics"])}
+
+    async def save_scores(self, model_id: int, as_of: date, rows: list[tuple[str, str, float, list[str]]]) -> None:
+        """Replace the scores of these players for this date (a re-run of a day overwrites it)."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("CREATE TEMP TABLE incoming (LIKE churn_scores INCLUDING DEFAULTS) ON COMMIT DROP")
+            await connection.copy_records_to_table(
+                "incoming", records=[(b, p, as_of, model_id, s, t) for b, p, s, t in rows],
+                columns=("brand", "player_id", "as_of", "model_id", "score", "top_signals"))
+            await connection.execute(
+                "INSERT INTO churn_scores SELECT * FROM incoming ON CONFLICT (brand, player_id, as_of) DO UPDATE"
+                " SET model_id = EXCLUDED.model_id, score = EXCLUDED.score, top_signals = EXCLUDED.top_signals,"
+                " scored_at = EXCLUDED.scored_at")
+
+    async def previous_scores(self, as_of: date, brand: str | None = None) -> dict[tuple[str, str], float]:
+        """Each player's latest score before this date: what a crossing is measured from."""
+        rows = await self._pool.fetch(
+            "SELECT DISTINCT ON (brand, player_id) brand, player_id, score::float8 FROM churn_scores"
+            " WHERE as_of < $1 AND ($2::text IS NULL OR brand = $2) ORDER BY brand, player_id, as_of DESC",
+            as_of, brand)
+        return {(r["brand"], r["player_id"]): r["score"] for r in rows}
