@@ -32,6 +32,7 @@ class TrainRequest(BaseModel):
 
 class TrainReport(BaseModel):
     model_id: int
+    horizon_days: int
     in_use: bool
     verdict: str
     train_dates: list[date]
@@ -45,6 +46,24 @@ class Explanation(BaseModel):
     as_of: date
     score: float
     signals: list[dict[str, Any]]  # feature, contribution (log-odds), words
+
+
+class ScoreRequest(BaseModel):
+    as_of: date
+    brand: str | None = None
+    with_rows: bool = False  # the CLI writes them out; the scheduled run needs only the summary
+
+
+class ScoreSummary(BaseModel):
+    model_id: int
+    as_of: date
+    players: int
+    at_risk: int  # scored 0.5 or more
+    rows: list[tuple[str, str, float, list[str]]] = []  # brand, player_id, score, top signals
+
+
+class NoModel(Exception):
+    """Nothing to score with: no trained model has beaten the baselines yet."""
 
 
 class NotEnoughHistory(Exception):
@@ -80,15 +99,31 @@ class ChurnActivities:
         model_id = await self._models.save(
             as_of=request.as_of, horizon_days=request.horizon_days, train_dates=train_dates, eval_date=eval_date,
             features=FEATURES, model=model, metrics=metrics, in_use=in_use, verdict=verdict)
-        return TrainReport(model_id=model_id, in_use=in_use, verdict=verdict, train_dates=train_dates,
+        return TrainReport(model_id=model_id, horizon_days=request.horizon_days, in_use=in_use, verdict=verdict, train_dates=train_dates,
                            eval_date=eval_date, metrics=metrics)
+
+    @activity.defn(name="score_churn")
+    async def score(self, request: ScoreRequest) -> ScoreSummary:
+        """Score every eligible player as of the date with the model in use, and keep the scores."""
+        model_id, model = await self._model_in_use()
+        table = await self._features.as_of(request.as_of, request.brand)
+        scores = model.predict(table.columns) if len(table) else np.array([])
+        signals = model.top_signals(table.columns) if len(table) else []
+        rows = [(b, p, round(float(s), 4), t) for b, p, s, t in zip(table.brands, table.player_ids, scores, signals,
+                                                                       strict=True)]
+        await self._models.save_scores(model_id, request.as_of, rows)
+        return ScoreSummary(model_id=model_id, as_of=request.as_of, players=len(rows),
+                            at_risk=sum(1 for r in rows if r[2] >= 0.5), rows=rows if request.with_rows else [])
+
+    async def _model_in_use(self) -> tuple[int, ChurnModel]:
+        current = await self._models.in_use()
+        if current is None:
+            raise NoModel("no churn model in use yet: run `crm churn train` (it must beat the baselines)")
+        return current[0], current[1]
 
     async def explain(self, brand: str, player_id: str, as_of: date) -> Explanation | None:
         """The player's score as of the date and what drives it, in words."""
-        current = await self._models.in_use()
-        if current is None:
-            raise NotEnoughHistory("no churn model in use yet: run `crm churn train`")
-        _, model, _ = current
+        _, model = await self._model_in_use()
         table = await self._features.as_of(as_of, brand)
         if player_id not in table.player_ids:
             return None

@@ -1,4 +1,4 @@
-"""The `crm` command: run the stack, the worker, migrations; send events; read profiles."""
+"""The `crm` command: run the stack, the worker, migrations; send events; read profiles; the churn model."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ import asyncio
 import atexit
 import os
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from crm.settings import Settings
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     decisions.add_argument("player_id")
     decisions.add_argument("--limit", type=int, default=20)
     decisions.add_argument("--json", action="store_true", help="print the full records as JSON")
+
+    churn = commands.add_parser("churn", help="train, score with and explain the churn model")
+    churn_commands = churn.add_subparsers(dest="churn_command", required=True)
+    train = churn_commands.add_parser("train", help="fit on history before --as-of, judge on a later window")
+    train.add_argument("--as-of", type=_date, default=None, help="use data before this day (default: today)")
+    train.add_argument("--horizon", type=int, default=30, help="churned = no real-money play or deposit in this "
+                       "many days (default 30)")
+    score = churn_commands.add_parser("score", help="score every active player with the model in use")
+    score.add_argument("--as-of", type=_date, default=None, help="as of this day (default: today)")
+    score.add_argument("--brand", help="one brand only")
+    score.add_argument("--out", type=Path, help="write brand,player_id,score,top_signals to this CSV file")
+    why = churn_commands.add_parser("explain", help="a player's churn risk and the signals behind it")
+    why.add_argument("brand")
+    why.add_argument("player_id")
+    why.add_argument("--as-of", type=_date, default=None, help="as of this day (default: today)")
 
     journeys = commands.add_parser("journeys", help="conversion per journey, treatment against holdout")
     journeys.add_argument("--brand", help="one brand only")
@@ -112,6 +135,15 @@ def main(argv: list[str] | None = None) -> int:
         from cli.database import show_decisions
 
         return asyncio.run(show_decisions(settings, args.brand, args.player_id, args.limit, args.json))
+    if args.command == "churn":
+        from cli import churn as churn_impl
+
+        as_of = args.as_of or datetime.now(UTC).date()
+        if args.churn_command == "train":
+            return asyncio.run(churn_impl.train(settings, as_of, args.horizon))
+        if args.churn_command == "score":
+            return asyncio.run(churn_impl.score(settings, as_of, args.brand, args.out))
+        return asyncio.run(churn_impl.explain(settings, args.brand, args.player_id, as_of))
     if args.command == "journeys":
         from cli.database import show_journeys
 

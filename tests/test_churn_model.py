@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 from churn_population import write_population
+from support import CRM
 
 from activities.churn import ChurnActivities, NotEnoughHistory, TrainRequest
 from adapters.churn_features import ChurnFeatures
@@ -84,3 +89,41 @@ def test_auc_counts_ties_as_half() -> None:
     assert auc(y, np.array([0.9, 0.1, 0.8, 0.2])) == 1.0
     assert auc(y, np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
     assert auc(y, np.array([0.1, 0.9, 0.2, 0.8])) == 0.0
+
+
+async def test_crm_churn_trains_scores_and_explains_in_words(database_url: str, store: PlayerStore, fading: None,
+                                                              tmp_path: Path) -> None:
+    env = {**os.environ, "CRM_DATABASE_URL": database_url}
+
+    async def crm(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(CRM, "churn", *args, env=env, stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.PIPE)
+        out, err = await process.communicate()
+        return process.returncode or 0, out.decode(), err.decode()
+
+    code, out, err = await crm("train", "--as-of", str(FADING_END))
+    assert code == 0, err
+    assert "judged on the later snapshot 2024-01-31" in out and "in use: AUC" in out
+    for row in ("model", "days since last activity", "BG/NBD P(no activity)", "calibration (model)"):
+        assert f"  {row}" in out, out
+
+    scores = tmp_path / "scores.csv"
+    code, out, err = await crm("score", "--as-of", str(FADING_END), "--brand", "churnlab", "--out", str(scores))
+    assert code == 0, err
+    with scores.open() as file:
+        rows = list(csv.DictReader(file))
+    assert rows and set(rows[0]) == {"brand", "player_id", "score", "top_signals"}
+    assert f"scored {len(rows)} players as of {FADING_END}" in out
+    stored = await store.fetch("SELECT player_id, score::float8 FROM churn_scores WHERE brand = 'churnlab' AND as_of = $1",
+                               FADING_END)
+    assert {r["player_id"]: round(r["score"], 4) for r in stored} == {r["player_id"]: float(r["score"]) for r in rows}
+
+    riskiest = max(rows, key=lambda r: float(r["score"]))
+    code, out, err = await crm("explain", "churnlab", riskiest["player_id"], "--as-of", str(FADING_END))
+    assert code == 0, err
+    assert out.startswith(f"churnlab {riskiest['player_id']}: churn risk ")
+    assert any(words in out for words in ("sessions per week fell from", "average stake per session fell from",
+                                          "failed deposits not followed", "game mix changed"))
+
+    code, _, err = await crm("explain", "churnlab", "nobody", "--as-of", str(FADING_END))
+    assert code == 1 and "is not scored" in err
