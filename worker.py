@@ -18,9 +18,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.acting import ActingActivities
+from activities.churn import ChurnActivities, ChurnSignalling
 from activities.decisions import DecisionActivities
 from activities.journeys import JourneyActivities
 from activities.recording import RecordingActivities
+from adapters.churn_features import ChurnFeatures
+from adapters.churn_models import ChurnModels
 from adapters.decisions import DecisionLog
 from adapters.embedded_postgres import embedded_database_url
 from adapters.ledger import Ledger
@@ -32,15 +35,16 @@ from adapters.platform.risk import Risk
 from adapters.platform.wallet import Wallet
 from adapters.player_facts import PlayerFacts
 from adapters.store import PlayerStore
-from adapters.temporal import connect, ensure_search_attributes
+from adapters.temporal import connect, ensure_churn_schedules, ensure_search_attributes
 from crm.settings import Settings
 from rules.registry import RuleRegistry
+from workflows.churn_scoring import ChurnScoringWorkflow
 from workflows.lifecycle import JOURNEY_WORKFLOWS
 from workflows.player import PlayerWorkflow
 
 log = logging.getLogger("crm.worker")
 
-WORKFLOWS = [PlayerWorkflow, *JOURNEY_WORKFLOWS.values()]
+WORKFLOWS = [PlayerWorkflow, *JOURNEY_WORKFLOWS.values(), ChurnScoringWorkflow]
 # The pure core is deterministic; passing it through keeps one copy of pydantic's models in
 # memory instead of re-importing them per workflow run.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("crm"))
@@ -56,6 +60,8 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
     acting = ActingActivities(ledger, Wallet(http), Messaging(http, settings.smtp_host, settings.smtp_port,
                                                               settings.email_from), Pam(http), BackOffice(http))
     journeys = JourneyActivities(rules, ledger, risk, client, task_queue, facts)
+    models = ChurnModels(store.pool)
+    churn, signalling = ChurnActivities(ChurnFeatures(store.pool), models), ChurnSignalling(models, rules, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -65,9 +71,16 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
             acting.grant_incentive, acting.send_message, acting.set_vip_tier, acting.create_task,
             journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
             journeys.check_affordability, journeys.exclude_across_group,
+            churn.train, churn.score, signalling.signal_crossings,
         ],
         workflow_runner=WORKFLOW_RUNNER,
     )
+
+
+def churn_intervals(rules: RuleRegistry) -> dict[str, timedelta]:
+    """How often each brand with a folder under rules/ is scored (`churn.score_every`)."""
+    book = rules.current().book
+    return {brand: config.config.churn.score_every for brand, config in book.brands.items() if brand != "default"}
 
 
 def metrics_runtime(port: int | None) -> Runtime | None:
@@ -91,6 +104,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         await ensure_search_attributes(client)
         rules = RuleRegistry(settings.rules_path)
         log.info("rules version %s from %s", rules.current().book.version, settings.rules_path)
+        scheduled = await ensure_churn_schedules(client, churn_intervals(rules), settings.task_queue)
+        if scheduled:
+            log.info("churn scoring schedules created or changed: %s", ", ".join(scheduled))
         async with build_worker(client, store, settings.task_queue, rules, settings):
             log.info(
                 "worker polling task queue %r on %s (metrics on :%s)",

@@ -13,14 +13,17 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.churn_features import ChurnFeatures, FeatureTable
 from adapters.churn_models import ChurnModels
 from crm.bgnbd import BgNbd
 from crm.churn import FEATURES, ChurnModel, evaluate, logistic, reason, sigmoid
+from crm.players import PlayerRef
+from rules.registry import RuleRegistry
 
 TRAINING_SNAPSHOTS = 4  # weekly, going back from the last one whose outcome is known before judging
 
@@ -148,7 +151,7 @@ class ChurnActivities:
 def _recency_baseline(raw: dict[str, np.ndarray], churned: np.ndarray, held_out: dict[str, np.ndarray]) -> np.ndarray:
     """Days since last activity alone, as a logistic regression fitted on the same training data."""
     def design(columns: dict[str, np.ndarray]) -> np.ndarray:
-        return sm.add_constant(np.log1p(columns["days_since_active"]), has_constant="add")
+        return np.column_stack([np.ones(len(columns["days_since_active"])), np.log1p(columns["days_since_active"])])
     return sigmoid(design(held_out) @ logistic(design(raw), churned))
 
 
@@ -156,3 +159,43 @@ def _bgnbd_baseline(held_out: dict[str, np.ndarray], horizon_days: int) -> np.nd
     """BG/NBD fitted on the players' active days: the probability of no activity in the horizon."""
     history = (held_out["repeat_days"], held_out["last_repeat_at"], held_out["observed_days"])
     return BgNbd.fit(*history).p_none(horizon_days, *history)
+
+
+class CrossingsRequest(BaseModel):
+    brand: str
+    as_of: date
+    limit: int = 500
+
+
+class CrossingsPage(BaseModel):
+    signalled: int
+    without_workflow: int  # scored from imported history, never seen live: nothing to tell
+    more: bool
+
+
+class ChurnSignalling:
+    """Telling PlayerWorkflows that their player's risk crossed the brand's threshold upward."""
+
+    def __init__(self, models: ChurnModels, registry: RuleRegistry, client: Client) -> None:
+        self._models = models
+        self._registry = registry
+        self._client = client
+
+    @activity.defn(name="signal_churn_crossings")
+    async def signal_crossings(self, request: CrossingsRequest) -> CrossingsPage:
+        """One page of crossings; each is marked once sent, so a retry or the next page goes on from there."""
+        threshold = self._registry.current().book.for_brand(request.brand).config.churn.threshold
+        found = await self._models.crossings(request.brand, request.as_of, float(threshold), request.limit)
+        without = 0
+        for row in found:
+            top = row["top_signals"][0] if row["top_signals"] else "none"
+            handle = self._client.get_workflow_handle(PlayerRef(request.brand, row["player_id"]).workflow_id)
+            try:
+                await handle.signal("churn_risk", {"risk": round(row["score"], 4), "top_signal": top})
+            except RPCError as missing:
+                if missing.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                without += 1
+            activity.heartbeat(row["player_id"])
+        await self._models.mark_signalled(request.brand, request.as_of, [r["player_id"] for r in found])
+        return CrossingsPage(signalled=len(found) - without, without_workflow=without, more=len(found) == request.limit)

@@ -46,10 +46,20 @@ class ChurnModels:
                 " SET model_id = EXCLUDED.model_id, score = EXCLUDED.score, top_signals = EXCLUDED.top_signals,"
                 " scored_at = EXCLUDED.scored_at")
 
-    async def previous_scores(self, as_of: date, brand: str | None = None) -> dict[tuple[str, str], float]:
-        """Each player's latest score before this date: what a crossing is measured from."""
+    async def crossings(self, brand: str, as_of: date, threshold: float, limit: int) -> list[dict[str, Any]]:
+        """Players whose score on this date reached the threshold from below (or from no score),
+        not yet signalled, and not protected (self-excluded, closed, any RG flag)."""
         rows = await self._pool.fetch(
-            "SELECT DISTINCT ON (brand, player_id) brand, player_id, score::float8 FROM churn_scores"
-            " WHERE as_of < $1 AND ($2::text IS NULL OR brand = $2) ORDER BY brand, player_id, as_of DESC",
-            as_of, brand)
-        return {(r["brand"], r["player_id"]): r["score"] for r in rows}
+            """SELECT s.player_id, s.score::float8 AS score, s.top_signals FROM churn_scores s
+               LEFT JOIN players p ON p.brand = s.brand AND p.player_id = s.player_id
+               WHERE s.brand = $1 AND s.as_of = $2 AND s.score >= $3 AND s.signalled_at IS NULL
+                 AND NOT coalesce(p.self_excluded OR p.account_closed OR p.rg_severity IS NOT NULL, false)
+                 AND coalesce((SELECT e.score FROM churn_scores e WHERE e.brand = s.brand AND e.player_id = s.player_id
+                               AND e.as_of < s.as_of ORDER BY e.as_of DESC LIMIT 1), 0) < $3
+               ORDER BY s.player_id LIMIT $4""", brand, as_of, threshold, limit)
+        return [dict(r) for r in rows]
+
+    async def mark_signalled(self, brand: str, as_of: date, player_ids: list[str]) -> None:
+        await self._pool.execute(
+            "UPDATE churn_scores SET signalled_at = now() WHERE brand = $1 AND as_of = $2 AND player_id = ANY($3)",
+            brand, as_of, player_ids)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
 import logging
+import re
+from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
@@ -41,3 +53,37 @@ async def register_search_attributes(client: Client, names: list[str] | None = N
     }
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted))
+
+
+async def ensure_churn_schedules(client: Client, every: dict[str, timedelta], task_queue: str) -> list[str]:
+    """A Temporal Schedule per brand running ChurnScoringWorkflow at the brand's interval.
+
+    Idempotent: a schedule that exists is updated when its interval changed, else left alone,
+    so paused schedules (staff may pause one in the Web UI) stay paused. Returns the created or
+    changed schedule ids.
+    """
+    changed = []
+    for brand, interval in sorted(every.items()):
+        schedule_id = f"churn-scoring:{brand}"
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                "ChurnScoringWorkflow", {"brand": brand}, id=schedule_id, task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            state=ScheduleState(note=f"Churn scoring for {brand}: every {interval} (churn.score_every in brand.yaml)"),
+        )
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+            handle = client.get_schedule_handle(schedule_id)
+            current = (await handle.describe()).schedule.spec.intervals
+            if [i.every for i in current] == [interval]:
+                continue
+
+            def update(existing: ScheduleUpdateInput, spec: ScheduleSpec = schedule.spec) -> ScheduleUpdate:
+                existing.description.schedule.spec = spec
+                return ScheduleUpdate(existing.description.schedule)
+
+            await handle.update(update)
+        changed.append(schedule_id)
+    return changed

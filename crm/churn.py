@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import statsmodels.api as sm
 from numpy.typing import NDArray
 from scipy.stats import rankdata
+
+from crm.facts import ChurnSignal
 
 Columns = Mapping[str, NDArray[np.float64]]
 RECENT_DAYS, EARLIER_DAYS = 14, 42  # the recent window, and the one before it, both ending at as-of
@@ -57,8 +59,7 @@ def features(raw: Columns) -> dict[str, NDArray[np.float64]]:
     }
 
 
-FEATURES: tuple[str, ...] = ("falling_frequency", "falling_stake", "failed_deposits", "game_switch", "long_absence",
-                             "tenure", "deposit_value", "net_result", "bonus_share")
+FEATURES: tuple[str, ...] = get_args(ChurnSignal)[1:]  # one name for a feature and the signal it gives
 
 
 def reason(feature: str, raw: Mapping[str, float]) -> str:

@@ -23,7 +23,9 @@ TRIGGERS: tuple[str, ...] = get_args(Trigger)
 VipTier = Literal["none", "bronze", "silver", "gold", "platinum"]
 VIP_TIERS: tuple[str, ...] = get_args(VipTier)
 KycStatus = Literal["none", "pending", "verified", "rejected"]
-ChurnSignal = Literal["none", "falling_frequency", "falling_stake", "failed_deposits", "game_switch"]
+# The churn model's features (crm/churn.py), any of which may be what drives a player's score.
+ChurnSignal = Literal["none", "falling_frequency", "falling_stake", "failed_deposits", "game_switch", "long_absence",
+                      "tenure", "deposit_value", "net_result", "bonus_share"]
 SEGMENTS: tuple[str, ...] = (
     "new", "vip", "inactive", "at_risk", "bonus_driven",
     "prefers_slots", "prefers_live_casino", "prefers_table", "prefers_sports",

@@ -6,14 +6,14 @@ and sets the commercial caps and budgets. Neither can be loosened by a rule file
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.events import Channel
-from crm.journeys import JourneySettings
+from crm.journeys import Duration, JourneySettings
 
 PackName = Literal["default", "ukgc", "mga", "sga"]
 
@@ -93,6 +93,15 @@ class Budgets(BaseModel):
     brand_day: Decimal = Field(default=Decimal(10000), ge=0, description="Incentive value per brand per day.")
 
 
+class ChurnSettings(BaseModel):
+    """`churn:` in brand.yaml: how often the brand's players are scored, and what counts as at risk."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    threshold: Decimal = Field(default=Decimal("0.5"), gt=0, lt=1, description=(
+        "A score crossing this upward signals churn_risk to the player's workflow (reactivation)."))
+    score_every: Duration = Field(default=timedelta(days=1), description="How often the Temporal Schedule scores.")
+
+
 class BrandConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     policy: PackName = "default"
@@ -104,6 +113,7 @@ class BrandConfig(BaseModel):
         default=None, pattern=r"^[a-z0-9_-]{1,32}$",
         description="Brands naming the same group share player ids: a group self-exclusion covers them all.")
     journeys: JourneySettings = JourneySettings()
+    churn: ChurnSettings = ChurnSettings()
 
     @property
     def pack(self) -> PolicyPack:

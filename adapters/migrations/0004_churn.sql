@@ -22,6 +22,7 @@ CREATE TABLE churn_scores (
     score        numeric     NOT NULL,
     top_signals  text[]      NOT NULL,
     scored_at    timestamptz NOT NULL DEFAULT now(),
+    signalled_at timestamptz,                    -- when this score's upward crossing was sent to the player
     PRIMARY KEY (brand, player_id, as_of)
 );
 CREATE INDEX churn_scores_as_of ON churn_scores (brand, as_of, score);
