@@ -67,7 +67,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[
-            recording.record, deciding.decide, deciding.decide_for_player,
+            recording.record, recording.stored_profile, deciding.decide, deciding.decide_for_player,
             acting.grant_incentive, acting.send_message, acting.set_vip_tier, acting.create_task,
             journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
             journeys.check_affordability, journeys.exclude_across_group,

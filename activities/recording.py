@@ -6,11 +6,13 @@ from typing import Protocol
 
 from temporalio import activity
 
-from crm.batch import EventBatch
+from crm.batch import EventBatch, StoredProfile
 
 
 class EventRecorder(Protocol):
     async def record(self, batch: EventBatch) -> int: ...
+
+    async def stored_profile(self, brand: str, player_id: str) -> StoredProfile | None: ...
 
 
 class RecordingActivities:
@@ -24,3 +26,8 @@ class RecordingActivities:
         Returns how many of the batch's events were new to the database.
         """
         return await self._store.record(batch)
+
+    @activity.defn(name="stored_profile")
+    async def stored_profile(self, brand: str, player_id: str) -> StoredProfile | None:
+        """What a new PlayerWorkflow starts from, so that imported history is not forgotten."""
+        return await self._store.stored_profile(brand, player_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from crm.batch import EventBatch
+from crm.batch import EventBatch, StoredProfile
 from crm.daily import DAY_COLUMNS, GAME_COLUMNS, daily_totals
 from crm.profile import PlayerProfile
 
@@ -28,14 +28,13 @@ PROFILE_COLUMNS = (
 _MIGRATION_LOCK = 7_300_001  # any constant: serialises workers migrating at the same time
 
 
-def _upsert_players_sql() -> str:
+def _upsert_players_sql(only_if: str) -> str:
     columns = ("brand", "player_id", "revision", "consents", "profile", *PROFILE_COLUMNS)
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
     return (
         f"INSERT INTO players ({', '.join(columns)}) VALUES ({placeholders}) "
-        f"ON CONFLICT (brand, player_id) DO UPDATE SET {updates}, updated_at = now() "
-        "WHERE players.revision < EXCLUDED.revision"
+        f"ON CONFLICT (brand, player_id) DO UPDATE SET {updates}, updated_at = now() WHERE {only_if}"
     )
 
 
@@ -49,7 +48,9 @@ def _add_totals_sql(table: str, key: tuple[str, ...], columns: tuple[str, ...]) 
     )
 
 
-_UPSERT_PLAYER = _upsert_players_sql()
+_UPSERT_PLAYER = _upsert_players_sql("players.revision < EXCLUDED.revision")
+# A profile rebuilt by `crm import` (revision 0) never replaces one a live workflow keeps.
+UPSERT_IMPORTED_PLAYER = _upsert_players_sql("players.revision = 0")
 _ADD_DAY = _add_totals_sql("player_days", ("brand", "player_id", "day"), DAY_COLUMNS)
 _ADD_GAME_DAY = _add_totals_sql(
     "player_day_games", ("brand", "player_id", "day", "game_category"), GAME_COLUMNS
@@ -132,7 +133,7 @@ class PlayerStore:
                     [r.reason for r in batch.rejections],
                     [r.payload for r in batch.rejections],
                 )
-            await conn.execute(_UPSERT_PLAYER, *_player_row(profile, batch.revision))
+            await conn.execute(_UPSERT_PLAYER, *player_row(profile, batch.revision))
         return len(new_ids)
 
     async def player(self, brand: str, player_id: str) -> dict[str, Any] | None:
@@ -141,6 +142,11 @@ class PlayerStore:
             "SELECT profile FROM players WHERE brand = $1 AND player_id = $2", brand, player_id
         )
         return row["profile"] if row else None
+
+    async def stored_profile(self, brand: str, player_id: str) -> StoredProfile | None:
+        row = await self._pool.fetchrow(
+            "SELECT profile, revision FROM players WHERE brand = $1 AND player_id = $2", brand, player_id)
+        return StoredProfile(profile=row["profile"], revision=row["revision"]) if row else None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -152,7 +158,7 @@ class PlayerStore:
         return await self._pool.fetch(query, *args)
 
 
-def _player_row(profile: PlayerProfile, revision: int) -> list[Any]:
+def player_row(profile: PlayerProfile, revision: int) -> list[Any]:
     snapshot = profile.model_dump(mode="json")
     return [
         profile.brand, profile.player_id, revision, profile.consents.model_dump(), snapshot,

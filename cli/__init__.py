@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     send = commands.add_parser("send", help="send events as the platform would (JSON object or JSON lines)")
     send.add_argument("file", help="a file of events, or - for standard input")
 
+    history = commands.add_parser("import", help="load historical events into PostgreSQL with COPY (not through "
+                                  "Temporal); idempotent, resumable")
+    history.add_argument("file", type=Path, help="JSON lines, or CSV with the event contract's columns (.csv)")
+    history.add_argument("--rejections", type=Path, help="where refused lines go (default: FILE.rejections.jsonl)")
+    history.add_argument("--batch", type=int, default=20_000, help="lines per transaction (default 20000)")
+
     player = commands.add_parser("player", help="print a player's unified profile from PostgreSQL")
     player.add_argument("brand")
     player.add_argument("player_id")
@@ -118,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli.send import send_file
 
         return asyncio.run(send_file(settings, args.file))
+    if args.command == "import":
+        from cli.history import import_history
+
+        return asyncio.run(import_history(settings, args.file, args.rejections, args.batch))
     if args.command == "player":
         from cli.database import show_player
 

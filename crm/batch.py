@@ -39,3 +39,10 @@ class EventBatch(BaseModel):
     revision: int  # grows with every profile change: an older snapshot never overwrites a newer one
     events: list[Event] = []
     rejections: list[Rejection] = []
+
+
+class StoredProfile(BaseModel):
+    """A player's profile as PostgreSQL has it: imported history, or a workflow's last snapshot."""
+
+    profile: dict[str, Any]
+    revision: int

@@ -259,6 +259,14 @@ def parse_event(payload: Any) -> Event:
         raise InvalidEvent(_describe(exc)) from None
 
 
+def parse_event_json(raw: str | bytes) -> Event:
+    """Validate one event straight from its JSON text (bulk import: no dict in between)."""
+    try:
+        return _adapter.validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(_describe(exc)) from None
+
+
 def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):

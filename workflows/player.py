@@ -75,6 +75,7 @@ class PlayerWorkflow:
         except ValueError as wrong_id:
             self._player, self._wrong_id = PlayerRef("", ""), str(wrong_id)
         carried = start.get("carried") if isinstance(start, dict) else None
+        self._carried = bool(carried)
         state = (
             CarriedState.model_validate(carried)
             if carried
@@ -100,6 +101,8 @@ class PlayerWorkflow:
     async def run(self, start: Any) -> None:
         if self._wrong_id:
             raise ApplicationError(self._wrong_id, type="InvalidWorkflowId", non_retryable=True)
+        if not self._carried and workflow.patched("seed-profile-from-store"):
+            await self._start_from_stored_profile()
         # Runs begun before journeys existed keep running without them until continue-as-new.
         self._journeys_on = workflow.patched("lifecycle-journeys")
         if self._journeys_on:
@@ -121,6 +124,22 @@ class PlayerWorkflow:
             if self._journeys_on and not self._has_work():
                 self._lifecycle.end_expired_pause()
                 await self._lifecycle.act(self._profile)  # after the events are stored
+
+    async def _start_from_stored_profile(self) -> None:
+        """A new workflow for a player PostgreSQL already knows (imported history, or a workflow
+        that was reset) starts from that profile; the events received meanwhile are folded anew."""
+        stored = await workflow.execute_activity_method(
+            RecordingActivities.stored_profile, args=[self._player.brand, self._player.player_id], **RECORD_OPTIONS)
+        if stored is None:
+            return
+        profile = PlayerProfile.model_validate(stored.profile)
+        profile.events_rejected += self._profile.events_rejected
+        self._lifecycle.state = LifecycleState()
+        for event in self._unflushed:  # nothing is recorded before this point
+            profile.apply(event)
+            self._lifecycle.note_event(event, profile)
+        self._profile, self._revision = profile, stored.revision + self._revision
+        self._changed()
 
     @workflow.signal(
         name="event",
