@@ -22,6 +22,7 @@ from activities.churn import ChurnActivities, ChurnSignalling
 from activities.decisions import DecisionActivities
 from activities.journeys import JourneyActivities
 from activities.recording import RecordingActivities
+from activities.segments import SegmentActivities
 from adapters.churn_features import ChurnFeatures
 from adapters.churn_models import ChurnModels
 from adapters.decisions import DecisionLog
@@ -34,6 +35,7 @@ from adapters.platform.pam import Pam
 from adapters.platform.risk import Risk
 from adapters.platform.wallet import Wallet
 from adapters.player_facts import PlayerFacts
+from adapters.segments import Segments
 from adapters.store import PlayerStore
 from adapters.temporal import connect, ensure_churn_schedules, ensure_search_attributes
 from crm.settings import Settings
@@ -54,7 +56,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
                  settings: Settings) -> Worker:
     http = PlatformHttp(settings.platform_url, timeout=timedelta(seconds=settings.platform_timeout_seconds))
     risk, ledger = Risk(http), Ledger(store.pool)
-    facts = PlayerFacts(store.pool, risk)
+    facts = PlayerFacts(store.pool, risk, rules)
     recording = RecordingActivities(store)
     deciding = DecisionActivities(rules, DecisionLog(store.pool), facts)
     acting = ActingActivities(ledger, Wallet(http), Messaging(http, settings.smtp_host, settings.smtp_port,
@@ -62,6 +64,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
     journeys = JourneyActivities(rules, ledger, risk, client, task_queue, facts)
     models = ChurnModels(store.pool)
     churn, signalling = ChurnActivities(ChurnFeatures(store.pool), models), ChurnSignalling(models, rules, client)
+    segments = SegmentActivities(Segments(store.pool), rules, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -71,7 +74,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
             acting.grant_incentive, acting.send_message, acting.set_vip_tier, acting.create_task,
             journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
             journeys.check_affordability, journeys.exclude_across_group,
-            churn.train, churn.score, signalling.signal_crossings,
+            churn.train, churn.score, signalling.signal_crossings, segments.refresh, segments.notify,
         ],
         workflow_runner=WORKFLOW_RUNNER,
     )

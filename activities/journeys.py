@@ -17,7 +17,9 @@ from activities.decisions import FactSource
 from crm.events import SelfExcluded
 from crm.facts import VIP_TIERS
 from crm.journeys import JourneyResult, JourneySettings
+from crm.player_facts import AT_RISK_FROM
 from crm.players import WORKFLOW_TYPE, PlayerRef
+from crm.segments import SegmentSettings
 from rules.registry import RuleRegistry
 
 # Copies of a group self-exclusion carry this prefix so that they are not passed on again.
@@ -27,6 +29,8 @@ GROUP_COPY = "group:"
 class BrandJourneys(BaseModel):
     settings: JourneySettings
     group_brands: list[str]  # the other brands sharing player ids with this one
+    segments: SegmentSettings = SegmentSettings()
+    churn_threshold: Decimal = AT_RISK_FROM
 
 
 class JourneyStarted(BaseModel):
@@ -61,7 +65,8 @@ class JourneyActivities:
         siblings = [] if config.group is None else sorted(
             name for name, rules in book.brands.items()
             if name not in (brand, "default") and rules.config.group == config.group)
-        return BrandJourneys(settings=config.journeys, group_brands=siblings)
+        return BrandJourneys(settings=config.journeys, group_brands=siblings, segments=config.segments,
+                             churn_threshold=config.churn.threshold)
 
     @activity.defn(name="vip_tier_due")
     async def vip_tier_due(self, brand: str, player_id: str) -> str | None:

@@ -9,10 +9,13 @@ from decimal import Decimal
 import asyncpg
 
 from adapters.platform.risk import Risk
+from adapters.segments import Segments
 from crm.facts import Facts, Trigger
 from crm.player_facts import Window, facts_for
 from crm.profile import PlayerProfile
+from crm.segments import own_segments
 from rules.guards import PlayerStatus
+from rules.registry import RuleRegistry
 
 BONUS_ABUSE_FROM = Decimal("0.8")
 
@@ -41,9 +44,11 @@ class UnknownPlayer(Exception):
 
 
 class PlayerFacts:
-    def __init__(self, pool: asyncpg.Pool, risk: Risk) -> None:
+    def __init__(self, pool: asyncpg.Pool, risk: Risk, rules: RuleRegistry) -> None:
         self._pool = pool
         self._risk = risk
+        self._rules = rules
+        self._segments = Segments(pool)
 
     async def gather(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
                      days_inactive: int, now: datetime) -> tuple[Facts, PlayerStatus]:
@@ -58,8 +63,11 @@ class PlayerFacts:
             sent = await conn.fetch(_MESSAGES, brand, player_id, today, now - timedelta(days=7))
             spent = await conn.fetchrow(_INCENTIVES, brand, player_id, today, now - timedelta(days=30))
         risk = await self._risk.profile(brand, player_id)
+        config = self._rules.current().book.for_brand(brand).config
+        population, ltv = await self._segments.of_player(brand, player_id)
+        segments = own_segments(profile, now, config.segments, config.churn.threshold) + population
         facts = facts_for(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
-                          days_inactive=days_inactive, now=now)
+                          days_inactive=days_inactive, now=now, segments=segments, ltv_12m=ltv)
         status = PlayerStatus(
             self_excluded=profile.self_excluded, account_closed=profile.account_closed,
             rg_severity=profile.rg_severity, bonus_abuse=risk.bonus_abuse_score >= BONUS_ABUSE_FROM,

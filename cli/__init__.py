@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     why.add_argument("player_id")
     why.add_argument("--as-of", type=_date, default=None, help="as of this day (default: today)")
 
+    segments = commands.add_parser("segments", help="segment sizes from the latest scoring run, and movement")
+    segments.add_argument("--brand", help="one brand only")
+    segments.add_argument("--json", action="store_true", help="print the rows as JSON")
+
     journeys = commands.add_parser("journeys", help="conversion per journey, treatment against holdout")
     journeys.add_argument("--brand", help="one brand only")
     journeys.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -154,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.churn_command == "score":
             return asyncio.run(churn_impl.score(settings, as_of, args.brand, args.out))
         return asyncio.run(churn_impl.explain(settings, args.brand, args.player_id, as_of))
+    if args.command == "segments":
+        from cli.database import show_segments
+
+        return asyncio.run(show_segments(settings, args.brand, args.json))
     if args.command == "journeys":
         from cli.database import show_journeys
 

@@ -29,9 +29,12 @@ async def migrate(settings: Settings) -> int:
 
 
 async def show_player(settings: Settings, brand: str, player_id: str, as_json: bool) -> int:
+    from adapters.segments import Segments
+
     store = await open_store(settings)
     try:
         profile = await store.player(brand, player_id)
+        population, ltv = await Segments(store.pool).of_player(brand, player_id)
     except asyncpg.UndefinedTableError:
         print("this database has no CRM tables yet: run `crm migrate` (or `crm dev`)", file=sys.stderr)
         return 2
@@ -40,7 +43,13 @@ async def show_player(settings: Settings, brand: str, player_id: str, as_json: b
     if profile is None:
         print(f"no player {player_id!r} in brand {brand!r}", file=sys.stderr)
         return 1
-    print(json.dumps(profile, indent=2) if as_json else render_profile(profile))
+    # From the last scoring run: what only the whole brand's figures tell.
+    scored = {"population_segments": population, "ltv_12m": None if ltv is None else str(ltv)}
+    if as_json:
+        print(json.dumps({**profile, **scored}, indent=2))
+    else:
+        print(render_profile(profile))
+        print(f"{'population_segments':<22}  {', '.join(population) or '-'}\n{'ltv_12m':<22}  {scored['ltv_12m'] or '-'}")
     return 0
 
 
@@ -106,4 +115,26 @@ async def show_journeys(settings: Settings, brand: str | None, as_json: bool) ->
         rate = "-" if r["conversion"] is None else f"{r['conversion']:.1%}"
         print(f"{r['brand']:<12} {r['kind']:<14} {r['control_group']:<10} {r['started']:>8} {r['converted']:>10} "
               f"{r['expired']:>8} {r['cancelled']:>10} {rate:>11}  {uplift}".rstrip())
+    return 0
+
+
+async def show_segments(settings: Settings, brand: str | None, as_json: bool) -> int:
+    """Segment sizes from each brand's latest scoring run, and who joined or left since the one before."""
+    from adapters.segments import Segments
+
+    store = await open_store(settings)
+    try:
+        rows = await Segments(store.pool).sizes(brand)
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps([{**r, "as_of": r["as_of"].isoformat()} for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("no segments yet: they are computed by the daily churn scoring run (ChurnScoringWorkflow)")
+        return 0
+    print(f"{'brand':<12} {'as of':<10} {'segment':<22} {'players':>8} {'joined':>7} {'left':>6}")
+    for r in rows:
+        print(f"{r['brand']:<12} {r['as_of'].isoformat():<10} {r['segment']:<22} {r['players']:>8} "
+              f"{'+' + str(r['joined']):>7} {'-' + str(r['left_']):>6}")
     return 0

@@ -59,12 +59,13 @@ A condition names a fact and one operator: `{{fact: deposit_total, gte: 100}}`. 
 `exists: true|false`. A fact shown as optional may be absent: every comparison with an absent
 fact is false (so `not` of it is true), and `exists: false` is how to ask for it.
 
-Segments are tested with `segment: NAME`: {segments}.
+Segments are tested with `segment: NAME`: {segments}. What puts a player in each, and the
+brand settings behind them: [churn.md](churn.md#segments).
 """
 
 GROUPS = {
     "decision": "The decision", "profile": "Profile", "money": "Money", "play": "Play",
-    "bonus": "Bonuses", "churn": "Churn", "segments": "Segments",
+    "bonus": "Bonuses", "churn": "Churn", "value": "Lifetime value", "segments": "Segments",
 }
 
 

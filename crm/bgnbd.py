@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, hyp2f1
 from statsmodels.base.model import GenericLikelihoodModel
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 _START = np.log([1.0, 1.0, 1.0, 1.0])
 
@@ -65,6 +65,7 @@ class BgNbd:
             # Players who all come at the same rate put the optimum at infinite r and alpha (a
             # gamma with no spread): the fit then stops short of it, and still predicts as well.
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", HessianInversionWarning)
             result = model.fit(start_params=_START, method="bfgs", maxiter=2000, disp=False)
         if not np.all(np.isfinite(result.params)):
             raise ValueError("BG/NBD fit did not converge: too little history to estimate from")
@@ -94,7 +95,12 @@ class BgNbd:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         future = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1,
                                                                             t / (alpha + T + t))
-        return (a + b + x - 1) / (a - 1) * future / (1.0 + self._drop_odds(x, t_x, T))
+        with np.errstate(all="ignore"):
+            expected = (a + b + x - 1) / (a - 1) * future / (1.0 + self._drop_odds(x, t_x, T))
+        # Near the no-spread boundary (r and alpha huge) the hypergeometric term overflows; there
+        # the posterior rate is (r + x) / (alpha + T) for everyone alive, over the next t.
+        boundary = self.p_alive(x, t_x, T) * (r + x) / (alpha + T) * t
+        return np.where(np.isfinite(expected), expected, boundary)
 
     def _drop_odds(self, x: NDArray[np.float64], t_x: NDArray[np.float64], T: NDArray[np.float64]) -> NDArray[np.float64]:  # noqa: N803
         with np.errstate(divide="ignore", invalid="ignore"):

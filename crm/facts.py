@@ -26,9 +26,10 @@ KycStatus = Literal["none", "pending", "verified", "rejected"]
 # The churn model's features (crm/churn.py), any of which may be what drives a player's score.
 ChurnSignal = Literal["none", "falling_frequency", "falling_stake", "failed_deposits", "game_switch", "long_absence",
                       "tenure", "deposit_value", "net_result", "bonus_share"]
+# The names of crm/segments.py (own segments, then population ones); a test keeps them equal.
 SEGMENTS: tuple[str, ...] = (
-    "new", "vip", "inactive", "at_risk", "bonus_driven",
-    "prefers_slots", "prefers_live_casino", "prefers_table", "prefers_sports",
+    "new", "first_week", "vip", "inactive", "at_risk", "bonus_driven",
+    "high_value", "prefers_slots", "prefers_live_casino", "prefers_table", "prefers_sports",
     "prefers_poker", "prefers_bingo",
 )
 
@@ -107,6 +108,9 @@ class Facts(BaseModel):
     churn_risk: Annotated[Decimal, Field(ge=0, le=1)] = _fact(
         "churn", "Predicted probability that the player churns, 0 to 1.", default=Decimal(0))
     churn_top_signal: ChurnSignal = _fact("churn", "The strongest churn signal.", default="none")
+    ltv_12m: Decimal = _fact("value", "Expected net gaming revenue from the player over the next 12 months "
+                             "(BG/NBD active days x a robust revenue per active day; 0 until first computed).",
+                             default=Decimal(0))
 
 
 # Names a rule may use in `fact:`; `segments` is tested with `segment:` instead.

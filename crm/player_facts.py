@@ -13,10 +13,8 @@ from decimal import Decimal
 from crm.facts import Facts, Trigger
 from crm.profile import PlayerProfile
 
-NEW_FOR_DAYS = 30
-INACTIVE_AFTER_DAYS = 14
+# Where a churn score puts a player at risk unless the brand says otherwise (churn.threshold).
 AT_RISK_FROM = Decimal("0.5")
-BONUS_DRIVEN_FROM = Decimal("0.5")
 
 
 @dataclass(frozen=True)
@@ -41,27 +39,11 @@ def _age(birth: date | None, today: date) -> int | None:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def segments_of(profile: PlayerProfile, now: datetime, top_category: str | None) -> list[str]:
-    found = []
-    tenure = _days_since(profile.registered_at, now)
-    if tenure is not None and tenure <= NEW_FOR_DAYS:
-        found.append("new")
-    if profile.vip_tier != "none":
-        found.append("vip")
-    inactive = _days_since(profile.last_active_at, now)
-    if inactive is not None and inactive >= INACTIVE_AFTER_DAYS:
-        found.append("inactive")
-    if profile.churn_risk is not None and profile.churn_risk >= AT_RISK_FROM:
-        found.append("at_risk")
-    if profile.stake_total and profile.bonus_stake_total / profile.stake_total >= BONUS_DRIVEN_FROM:
-        found.append("bonus_driven")
-    if top_category and top_category != "other":
-        found.append(f"prefers_{top_category}")
-    return found
 
 
 def facts_for(profile: PlayerProfile, week: Window, month: Window, *, trigger: Trigger, step: str,
-              trigger_amount: Decimal, days_inactive: int, now: datetime) -> Facts:
+              trigger_amount: Decimal, days_inactive: int, now: datetime, segments: list[str],
+              ltv_12m: Decimal | None = None) -> Facts:
     share = profile.bonus_stake_total / profile.stake_total if profile.stake_total else Decimal(0)
     return Facts(
         brand=profile.brand, trigger=trigger, journey_step=step, trigger_amount=trigger_amount,
@@ -81,6 +63,6 @@ def facts_for(profile: PlayerProfile, week: Window, month: Window, *, trigger: T
         favourite_game=month.top_category, days_since_last_active=_days_since(profile.last_active_at, now),
         bonus_claimed_count=profile.bonus_claimed_count, bonus_completed_count=profile.bonus_completed_count,
         bonus_forfeited_count=profile.bonus_forfeited_count, bonus_share_of_stake=min(share, Decimal(1)),
-        segments=segments_of(profile, now, month.top_category),
+        segments=segments, ltv_12m=ltv_12m if ltv_12m is not None else Decimal(0),
         churn_risk=profile.churn_risk or Decimal(0), churn_top_signal=profile.churn_top_signal,
     )

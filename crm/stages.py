@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from crm.player_facts import AT_RISK_FROM, NEW_FOR_DAYS
 from crm.profile import PlayerProfile
 
 Stage = Literal["new", "active", "at_risk", "lapsed", "vip", "protected"]
@@ -19,7 +18,8 @@ def is_protected(profile: PlayerProfile) -> bool:
 
 
 def stage_of(profile: PlayerProfile, now: datetime, seen_active_at: datetime | None,
-             at_risk_after: timedelta, lapsed_after: timedelta) -> Stage:
+             at_risk_after: timedelta, lapsed_after: timedelta, segments: list[str]) -> Stage:
+    """`segments`: the player's own segments (crm/segments.py), for `new` and `at_risk`."""
     if is_protected(profile):
         return "protected"
     if profile.vip_tier != "none":
@@ -27,8 +27,8 @@ def stage_of(profile: PlayerProfile, now: datetime, seen_active_at: datetime | N
     away = now - seen_active_at if seen_active_at else timedelta(0)
     if away >= lapsed_after:
         return "lapsed"
-    if away >= at_risk_after or (profile.churn_risk is not None and profile.churn_risk >= AT_RISK_FROM):
+    if away >= at_risk_after or "at_risk" in segments:
         return "at_risk"
-    if profile.registered_at is None or now - profile.registered_at <= timedelta(days=NEW_FOR_DAYS):
+    if profile.registered_at is None or "new" in segments:
         return "new"
     return "active"

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm.events import Channel
 from crm.journeys import Duration, JourneySettings
+from crm.segments import SegmentSettings
 
 PackName = Literal["default", "ukgc", "mga", "sga"]
 
@@ -114,6 +115,7 @@ class BrandConfig(BaseModel):
         description="Brands naming the same group share player ids: a group self-exclusion covers them all.")
     journeys: JourneySettings = JourneySettings()
     churn: ChurnSettings = ChurnSettings()
+    segments: SegmentSettings = SegmentSettings()
 
     @property
     def pack(self) -> PolicyPack:

@@ -8,6 +8,7 @@ their reactivation journey through the rules. Protected players are never told.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -16,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.churn import ChurnActivities, ChurnSignalling, CrossingsRequest, ScoreRequest
+    from activities.segments import SegmentActivities, SegmentRefresh
 
 NOTHING_TO_SCORE_WITH = ["NoModel"]
 
@@ -27,6 +29,9 @@ class ScoringRun(BaseModel):
     at_risk: int = 0
     signalled: int = 0
     without_workflow: int = 0
+    segments_refreshed: bool = False
+    segment_sizes: list[dict[str, Any]] = []
+    told_segments: int = 0
 
 
 class ScoringOutcome(BaseModel):
@@ -36,6 +41,8 @@ class ScoringOutcome(BaseModel):
     at_risk: int
     signalled: int
     without_workflow: int
+    segment_sizes: list[dict[str, Any]] = []  # segment, players, joined, left_ since the run before
+    told_segments: int = 0  # workflows told that their population segments changed
     note: str = ""
 
 
@@ -66,5 +73,20 @@ class ChurnScoringWorkflow:
                 break
             if workflow.info().is_continue_as_new_suggested():
                 workflow.continue_as_new(run)
+        if not run.segments_refreshed:  # after the scores: at_risk and value follow them
+            refreshed = await workflow.execute_activity_method(
+                SegmentActivities.refresh, SegmentRefresh(brand=run.brand, as_of=as_of),
+                start_to_close_timeout=timedelta(minutes=30))
+            run = run.model_copy(update={"segments_refreshed": True, "segment_sizes": refreshed.sizes})
+        while True:
+            told = await workflow.execute_activity_method(
+                SegmentActivities.notify, args=[run.brand, 500],
+                start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=timedelta(minutes=1))
+            run = run.model_copy(update={"told_segments": run.told_segments + told.told})
+            if not told.more:
+                break
+            if workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(run)
         return ScoringOutcome(brand=run.brand, as_of=as_of, scored=run.scored or 0, at_risk=run.at_risk,
-                              signalled=run.signalled, without_workflow=run.without_workflow)
+                              signalled=run.signalled, without_workflow=run.without_workflow,
+                              segment_sizes=run.segment_sizes, told_segments=run.told_segments)

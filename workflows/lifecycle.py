@@ -30,7 +30,8 @@ from crm.events import (
     BonusClaimed,
 )
 from crm.journeys import JourneyResult, JourneySettings, JourneyStart, PlayerView, journey_id
-from crm.player_facts import AT_RISK_FROM, segments_of
+from crm.player_facts import AT_RISK_FROM
+from crm.segments import SegmentSettings, own_segments
 from crm.profile import PlayerProfile
 from crm.stages import is_protected, stage_of
 
@@ -92,6 +93,7 @@ class LifecycleState(BaseModel):
     pause_changed: bool = False
     notes: list[Note] = []
     view_changed: bool = False
+    population: list[str] = []  # segments only the daily run can tell (high_value, prefers_*)
 
 
 class Lifecycle:
@@ -132,7 +134,8 @@ class Lifecycle:
             s.view_changed = True
 
     def note_churn_risk(self, risk: Decimal) -> None:
-        if risk >= AT_RISK_FROM:
+        threshold = self.brand_journeys.churn_threshold if self.brand_journeys else AT_RISK_FROM
+        if risk >= threshold:
             self.state.due.append(Due(kind="reactivation", churn_risk=risk))
 
     def journey_ended(self, result: JourneyResult) -> None:
@@ -197,9 +200,15 @@ class Lifecycle:
                           session_count=profile.session_count, last_active_at=self.state.seen_active_at,
                           vip_tier=profile.vip_tier)
 
+    def own_segments(self, profile: PlayerProfile) -> list[str]:
+        journeys = self.brand_journeys
+        settings, threshold = (journeys.segments, journeys.churn_threshold) if journeys else (SegmentSettings(), AT_RISK_FROM)
+        return own_segments(profile, workflow.now(), settings, threshold)
+
     def stage(self, profile: PlayerProfile) -> str:
         stages = self.settings.reactivation.stages if self.brand_journeys else [timedelta(days=7), timedelta(days=30)]
-        return stage_of(profile, workflow.now(), self.state.seen_active_at, stages[0], stages[-1])
+        return stage_of(profile, workflow.now(), self.state.seen_active_at, stages[0], stages[-1],
+                        self.own_segments(profile))
 
     def summary(self, profile: PlayerProfile) -> str:
         """One line for the Web UI's memo: where the player stands and what runs for them."""
@@ -213,7 +222,7 @@ class Lifecycle:
     def search_attributes(self, profile: PlayerProfile) -> list[SearchAttributeUpdate]:
         updates: list[SearchAttributeUpdate] = [
             SearchAttributeKey.for_keyword("CrmStage").value_set(self.stage(profile)),
-            CRM_SEGMENTS.value_set(segments_of(profile, workflow.now(), None)),
+            CRM_SEGMENTS.value_set(self.own_segments(profile) + self.state.population),
             CRM_VIP_TIER.value_set(profile.vip_tier),
             CRM_JOURNEY.value_set(sorted(self.state.running)),
         ]

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from temporalio import workflow
@@ -25,6 +25,7 @@ from crm.facts import ChurnSignal
 from crm.journeys import JourneyResult
 from crm.players import PlayerRef
 from crm.profile import PlayerProfile
+from crm.segments import POPULATION
 from workflows.lifecycle import Lifecycle, LifecycleState, Note, Pause
 
 with workflow.unsafe.imports_passed_through():
@@ -60,6 +61,10 @@ class CarriedState(BaseModel):
     lifecycle: LifecycleState = LifecycleState()
 
 
+class PopulationSegments(BaseModel):
+    population: list[Literal[POPULATION]] = Field(max_length=len(POPULATION))  # type: ignore[valid-type]
+
+
 class ChurnRisk(BaseModel):
     risk: Decimal = Field(ge=0, le=1)
     top_signal: ChurnSignal = "none"
@@ -92,6 +97,7 @@ class PlayerWorkflow:
         self._rejection_seq = 0
         self._lifecycle = Lifecycle(self._player.brand, self._player.player_id, state.lifecycle)
         self._journeys_on = False
+        self._reindex = False  # staff-visible attributes changed without other work to do
         meter = workflow.metric_meter().with_additional_attributes({"brand": self._player.brand})
         self._accepted_metric = meter.create_counter("crm_events_accepted", "Player events accepted")
         self._rejected_metric = meter.create_counter("crm_events_rejected", "Player events refused")
@@ -110,9 +116,10 @@ class PlayerWorkflow:
         while True:
             self._index_for_staff()
             await _wait_until(
-                lambda: self._has_work() or self._journey_work() or self._should_continue_as_new(),
+                lambda: self._has_work() or self._journey_work() or self._should_continue_as_new() or self._reindex,
                 timeout=self._time_to_next_wake(),
             )
+            self._reindex = False
             self._end_expired_exclusion()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -177,6 +184,13 @@ class PlayerWorkflow:
             self._profile.churn_risk, self._profile.churn_top_signal = scored.risk, scored.top_signal
             self._changed()
             self._lifecycle.note_churn_risk(scored.risk)
+
+    @workflow.signal(name="segments", description='From the daily scoring run: the population segments '
+                     '{"population": ["high_value", "prefers_slots"]}.')
+    def segments(self, payload: Any) -> None:
+        update = self._staff_input(PopulationSegments, payload, "segments")
+        if update:
+            self._lifecycle.state.population, self._reindex = update.population, True
 
     @workflow.signal(name="pause_marketing",
                      description='Stop marketing to this player: {"reason": "complaint", "until": "2027-01-01T00:00:00Z", '
