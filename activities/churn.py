@@ -16,13 +16,12 @@ import numpy as np
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.churn_features import ChurnFeatures, FeatureTable
 from adapters.churn_models import ChurnModels
+from adapters.temporal import signal_player
 from crm.bgnbd import BgNbd
 from crm.churn import FEATURES, ChurnModel, evaluate, logistic, reason, sigmoid
-from crm.players import PlayerRef
 from rules.registry import RuleRegistry
 
 TRAINING_SNAPSHOTS = 4  # weekly, going back from the last one whose outcome is known before judging
@@ -189,12 +188,8 @@ class ChurnSignalling:
         without = 0
         for row in found:
             top = row["top_signals"][0] if row["top_signals"] else "none"
-            handle = self._client.get_workflow_handle(PlayerRef(request.brand, row["player_id"]).workflow_id)
-            try:
-                await handle.signal("churn_risk", {"risk": round(row["score"], 4), "top_signal": top})
-            except RPCError as missing:
-                if missing.status != RPCStatusCode.NOT_FOUND:
-                    raise
+            if not await signal_player(self._client, request.brand, row["player_id"], "churn_risk",
+                                       {"risk": round(row["score"], 4), "top_signal": top}):
                 without += 1
             activity.heartbeat(row["player_id"])
         await self._models.mark_signalled(request.brand, request.as_of, [r["player_id"] for r in found])

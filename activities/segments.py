@@ -8,10 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.segments import Segments
-from crm.players import PlayerRef
+from adapters.temporal import signal_player
 from rules.registry import RuleRegistry
 
 
@@ -46,12 +45,7 @@ class SegmentActivities:
         """One page of players whose population segments changed: each workflow is told, then marked."""
         changed = await self._segments.unnotified(brand, limit)
         for player_id, population in changed:
-            try:
-                await self._client.get_workflow_handle(PlayerRef(brand, player_id).workflow_id).signal(
-                    "segments", {"population": population})
-            except RPCError as missing:
-                if missing.status != RPCStatusCode.NOT_FOUND:
-                    raise
+            await signal_player(self._client, brand, player_id, "segments", {"population": population})
             activity.heartbeat(player_id)
         await self._segments.mark_notified(brand, [p for p, _ in changed])
         return NotifyPage(told=len(changed), more=len(changed) == limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
@@ -23,7 +24,9 @@ from temporalio.client import (
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 
+from crm.players import PlayerRef
 from crm.settings import SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,17 @@ async def register_search_attributes(client: Client, names: list[str] | None = N
     }
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted))
+
+
+async def signal_player(client: Client, brand: str, player_id: str, signal: str, payload: Any) -> bool:
+    """Signal a player's workflow; False when the player has none (history imported, never live)."""
+    try:
+        await client.get_workflow_handle(PlayerRef(brand, player_id).workflow_id).signal(signal, payload)
+    except RPCError as missing:
+        if missing.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return False
+    return True
 
 
 async def ensure_churn_schedules(client: Client, every: dict[str, timedelta], task_queue: str) -> list[str]:
