@@ -107,19 +107,18 @@ class HistoryImport:
     async def _store(self, source: str, pending: list[tuple[int, Event]], last_line: int,
                      report: ImportReport) -> None:
         events = [e for _, e in pending]
+        unique = list({(e.brand, e.event_id): e for e in reversed(events)}.values())  # the first of a repeat counts
         async with self._pool.acquire() as conn, conn.transaction():
-            if events:
-                await conn.execute("CREATE TEMP TABLE IF NOT EXISTS staged_events (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-                await conn.copy_to_table("staged_events", source=_copy_text(events), columns=_STAGE, format="text")
+            if unique:
+                await conn.execute("CREATE TEMP TABLE IF NOT EXISTS staged_events (LIKE events INCLUDING DEFAULTS)"
+                                   " ON COMMIT DELETE ROWS")
+                await conn.copy_to_table("staged_events", source=_copy_text(unique), columns=_STAGE, format="text")
                 rows = await conn.fetch(
                     "INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)"
-                    " SELECT DISTINCT ON (brand, event_id) brand, event_id, player_id, type, occurred_at, payload"
-                    " FROM staged_events ON CONFLICT (brand, event_id) DO NOTHING RETURNING brand, event_id")
+                    " SELECT brand, event_id, player_id, type, occurred_at, payload FROM staged_events"
+                    " ON CONFLICT (brand, event_id) DO NOTHING RETURNING brand, event_id")
                 new = {(r["brand"], r["event_id"]) for r in rows}
-                fresh = [e for e in events if (e.brand, e.event_id) in new]
-                if len(fresh) > len(new):  # the same event twice in one batch: the first counts
-                    seen: set[tuple[str, str]] = set()
-                    fresh = [e for e in fresh if not ((e.brand, e.event_id) in seen or seen.add((e.brand, e.event_id)))]
+                fresh = [e for e in unique if (e.brand, e.event_id) in new]
                 await _add_aggregates(conn, fresh)
                 report.accepted += len(fresh)
                 report.duplicates += len(events) - len(fresh)
@@ -140,7 +139,7 @@ class HistoryImport:
         for start in range(0, len(todo), 1000):
             chunk = todo[start:start + 1000]
             rows = await self._pool.fetch(
-                "SELECT e.brand, e.player_id, e.payload FROM events e"
+                "SELECT e.brand, e.player_id, e.payload::text AS payload FROM events e"
                 " JOIN unnest($1::text[], $2::text[]) AS t(brand, player_id) USING (brand, player_id)"
                 " ORDER BY e.brand, e.player_id, e.occurred_at, e.event_id",
                 [b for b, _ in chunk], [p for _, p in chunk])
@@ -148,7 +147,7 @@ class HistoryImport:
             for row in rows:
                 key = (row["brand"], row["player_id"])
                 profile = profiles.setdefault(key, PlayerProfile(brand=key[0], player_id=key[1]))
-                profile.apply(parse_event(row["payload"]))
+                profile.apply(parse_event_json(row["payload"]))
             await self._pool.executemany(UPSERT_IMPORTED_PLAYER, [player_row(p, 0) for p in profiles.values()])
             report.profiles_rebuilt += len(profiles)
 

@@ -126,7 +126,9 @@ class ChurnModel:
         pushes = self.contributions(raw)
         matrix = np.column_stack([pushes[f] for f in FEATURES])
         order = np.argsort(-matrix, axis=1)[:, :n]
-        return [[FEATURES[j] for j in row if matrix[i, j] > 0] for i, row in enumerate(order)]
+        names = np.array(FEATURES)[order].tolist()
+        raising = (np.take_along_axis(matrix, order, axis=1) > 0).sum(axis=1).tolist()  # strongest first
+        return [row[:k] for row, k in zip(names, raising, strict=True)]
 
     def to_json(self) -> dict[str, Any]:
         return {"intercept": self.intercept, "coefficients": self.coefficients, "means": self.means,
