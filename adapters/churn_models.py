@@ -36,11 +36,17 @@ class ChurnModels:
 
     async def save_scores(self, model_id: int, as_of: date, rows: list[tuple[str, str, float, list[str]]]) -> None:
         """Replace the scores of these players for this date (a re-run of a day overwrites it)."""
+        records = [(b, p, as_of, model_id, s, t) for b, p, s, t in rows]
+        columns = ("brand", "player_id", "as_of", "model_id", "score", "top_signals")
         async with self._pool.acquire() as connection, connection.transaction():
+            brands = sorted({r[0] for r in records})
+            if not await connection.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM churn_scores WHERE as_of = $1 AND brand = ANY($2))", as_of, brands):
+                # The day's first run (the usual case): straight in, nothing to merge with.
+                await connection.copy_records_to_table("churn_scores", records=records, columns=columns)
+                return
             await connection.execute("CREATE TEMP TABLE incoming (LIKE churn_scores INCLUDING DEFAULTS) ON COMMIT DROP")
-            await connection.copy_records_to_table(
-                "incoming", records=[(b, p, as_of, model_id, s, t) for b, p, s, t in rows],
-                columns=("brand", "player_id", "as_of", "model_id", "score", "top_signals"))
+            await connection.copy_records_to_table("incoming", records=records, columns=columns)
             await connection.execute(
                 "INSERT INTO churn_scores SELECT * FROM incoming ON CONFLICT (brand, player_id, as_of) DO UPDATE"
                 " SET model_id = EXCLUDED.model_id, score = EXCLUDED.score, top_signals = EXCLUDED.top_signals,"
