@@ -101,8 +101,10 @@ class Segments:
                           count(*) FILTER (WHERE new.player_id IS NULL)::int AS left_
                    FROM new FULL JOIN old USING (player_id, segment) GROUP BY segment ORDER BY segment""", brand)
             await conn.execute(
-                """INSERT INTO player_segments (brand, player_id, as_of, segments, population, ltv_12m)
-                   SELECT brand, player_id, as_of, segments, population, ltv_12m FROM staged_segments
+                """INSERT INTO player_segments (brand, player_id, as_of, segments, population, ltv_12m, notified_at)
+                   SELECT brand, player_id, as_of, segments, population, ltv_12m,
+                          CASE WHEN population = '{}' THEN now() END  -- a workflow starts knowing none
+                   FROM staged_segments
                    ON CONFLICT (brand, player_id) DO UPDATE SET as_of = EXCLUDED.as_of,
                        segments = EXCLUDED.segments, population = EXCLUDED.population, ltv_12m = EXCLUDED.ltv_12m,
                        changed_at = CASE WHEN player_segments.population = EXCLUDED.population
