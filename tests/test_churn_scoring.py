@@ -104,3 +104,20 @@ async def test_each_brand_gets_a_schedule_at_its_own_interval(client: Client) ->
     assert [i.every for i in described.schedule.spec.intervals] == [timedelta(hours=6)]
     assert described.schedule.action.workflow == "ChurnScoringWorkflow"
     await client.get_schedule_handle(f"churn-scoring:{brand}").delete()
+
+
+async def test_only_a_score_that_rises_through_the_threshold_is_a_crossing(store: PlayerStore) -> None:
+    brand, models = f"sched-{uuid.uuid4().hex[:8]}", ChurnModels(store.pool)
+    model_id = await models.save(as_of=TODAY, horizon_days=30, train_dates=[TODAY], eval_date=TODAY,
+                                 features=FEATURES, model=falling_frequency_only(), metrics={}, in_use=False,
+                                 verdict="not used: set by the test")
+    yesterday = TODAY - timedelta(days=1)
+    await models.save_scores(model_id, yesterday, [(brand, "rose", 0.3, []), (brand, "stayed-high", 0.7, []),
+                                                   (brand, "fell", 0.8, [])])
+    await models.save_scores(model_id, TODAY, [(brand, "rose", 0.6, ["falling_stake"]), (brand, "stayed-high", 0.9, []),
+                                               (brand, "fell", 0.2, []), (brand, "first-seen", 0.55, []),
+                                               (brand, "just-below", 0.4999, [])])
+    crossed = await models.crossings(brand, TODAY, 0.5, limit=100)
+    assert [(c["player_id"], c["top_signals"]) for c in crossed] == [("first-seen", []), ("rose", ["falling_stake"])]
+    await models.mark_signalled(brand, TODAY, ["first-seen"])
+    assert [c["player_id"] for c in await models.crossings(brand, TODAY, 0.5, limit=100)] == ["rose"]
