@@ -101,8 +101,8 @@ class ChurnActivities:
         model_id = await self._models.save(
             as_of=request.as_of, horizon_days=request.horizon_days, train_dates=train_dates, eval_date=eval_date,
             features=FEATURES, model=model, metrics=metrics, in_use=in_use, verdict=verdict)
-        return TrainReport(model_id=model_id, horizon_days=request.horizon_days, in_use=in_use, verdict=verdict, train_dates=train_dates,
-                           eval_date=eval_date, metrics=metrics)
+        return TrainReport(model_id=model_id, horizon_days=request.horizon_days, in_use=in_use, verdict=verdict,
+                           train_dates=train_dates, eval_date=eval_date, metrics=metrics)
 
     @activity.defn(name="score_churn")
     async def score(self, request: ScoreRequest) -> ScoreSummary:
@@ -126,7 +126,7 @@ class ChurnActivities:
     async def explain(self, brand: str, player_id: str, as_of: date) -> Explanation | None:
         """The player's score as of the date and what drives it, in words."""
         _, model = await self._model_in_use()
-        table = await self._features.as_of(as_of, brand)
+        table = await self._features.as_of(as_of, brand, player_id)
         if player_id not in table.player_ids:
             return None
         i = table.player_ids.index(player_id)

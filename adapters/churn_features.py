@@ -28,6 +28,7 @@ WITH bounds AS (
     SELECT p.*, (p.sessions > 0 OR p.deposits > 0) AS active
     FROM player_days p, bounds
     WHERE p.day < bounds.d AND p.day >= bounds.d - {LOOKBACK_DAYS} AND ($2::text IS NULL OR p.brand = $2)
+      AND ($3::text IS NULL OR p.player_id = $3)
 ), per_player AS (
     SELECT brand, player_id,
         coalesce(sum(sessions) FILTER (WHERE day >= d - {RECENT_DAYS}), 0) AS sessions_recent,
@@ -51,6 +52,7 @@ WITH bounds AS (
         sum(stake) FILTER (WHERE day < d - {RECENT_DAYS}) AS earlier
     FROM player_day_games, bounds
     WHERE day < d AND day >= d - {RECENT_DAYS + EARLIER_DAYS} AND ($2::text IS NULL OR brand = $2)
+      AND ($3::text IS NULL OR player_id = $3)
     GROUP BY brand, player_id, game_category
 ), shares AS (
     SELECT brand, player_id,
@@ -64,7 +66,7 @@ WITH bounds AS (
     SELECT f.brand, f.player_id, count(*) AS abandoned_deposits_30d
     FROM events f, bounds
     WHERE f.type = 'deposit_failed' AND f.occurred_at < bounds.ts AND f.occurred_at >= bounds.ts - interval '30 days'
-      AND ($2::text IS NULL OR f.brand = $2)
+      AND ($2::text IS NULL OR f.brand = $2) AND ($3::text IS NULL OR f.player_id = $3)
       AND NOT EXISTS (
         SELECT 1 FROM events s
         WHERE s.brand = f.brand AND s.player_id = f.player_id AND s.type = 'deposit_succeeded'
@@ -127,10 +129,11 @@ class ChurnFeatures:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def as_of(self, day: date, brand: str | None = None) -> FeatureTable:
+    async def as_of(self, day: date, brand: str | None = None, player_id: str | None = None) -> FeatureTable:
+        """Every eligible player's columns (of one brand, or one player of it, when given)."""
         async with self._pool.acquire() as connection:
             statement = await connection.prepare(_FEATURES)
-            rows = await statement.fetch(day, brand)
+            rows = await statement.fetch(day, brand, player_id)
             names = [a.name for a in statement.get_attributes()][2:]
         table = np.array([tuple(r)[2:] for r in rows], dtype=float).reshape(len(rows), len(names))
         return FeatureTable(day, [r["brand"] for r in rows], [r["player_id"] for r in rows],
