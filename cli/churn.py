@@ -16,14 +16,12 @@ from crm.settings import Settings
 
 
 async def _run(settings: Settings, work: Any) -> int:
-    store = await open_store(settings)
-    try:
-        return await work(ChurnActivities(ChurnFeatures(store.pool), ChurnModels(store.pool)))
-    except (NotEnoughHistory, NoModel) as missing:
-        print(f"crm churn: {missing}", file=sys.stderr)
-        return 1
-    finally:
-        await store.close()
+    async with open_store(settings) as store:
+        try:
+            return await work(ChurnActivities(ChurnFeatures(store.pool), ChurnModels(store.pool)))
+        except (NotEnoughHistory, NoModel) as missing:
+            print(f"crm churn: {missing}", file=sys.stderr)
+            return 1
 
 
 async def train(settings: Settings, as_of: date, horizon_days: int) -> int:

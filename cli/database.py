@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -14,16 +16,19 @@ from crm.profile import PlayerProfile
 from crm.settings import Settings
 
 
-async def open_store(settings: Settings) -> PlayerStore:
-    return await PlayerStore.connect(settings.database_url or embedded_database_url(settings.state_dir), max_size=2)
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[PlayerStore]:
+    """The configured database (or the embedded one under the state dir), closed after use."""
+    store = await PlayerStore.connect(settings.database_url or embedded_database_url(settings.state_dir), max_size=2)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 async def migrate(settings: Settings) -> int:
-    store = await open_store(settings)
-    try:
+    async with open_store(settings) as store:
         applied = await store.migrate()
-    finally:
-        await store.close()
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
 
@@ -31,15 +36,13 @@ async def migrate(settings: Settings) -> int:
 async def show_player(settings: Settings, brand: str, player_id: str, as_json: bool) -> int:
     from adapters.segments import Segments
 
-    store = await open_store(settings)
     try:
-        profile = await store.player(brand, player_id)
-        population, ltv = await Segments(store.pool).of_player(brand, player_id)
+        async with open_store(settings) as store:
+            profile = await store.player(brand, player_id)
+            population, ltv = await Segments(store.pool).of_player(brand, player_id)
     except asyncpg.UndefinedTableError:
         print("this database has no CRM tables yet: run `crm migrate` (or `crm dev`)", file=sys.stderr)
         return 2
-    finally:
-        await store.close()
     if profile is None:
         print(f"no player {player_id!r} in brand {brand!r}", file=sys.stderr)
         return 1
@@ -68,11 +71,8 @@ def render_profile(stored: dict[str, Any]) -> str:
 async def show_decisions(settings: Settings, brand: str, player_id: str, limit: int, as_json: bool) -> int:
     from adapters.decisions import DecisionLog
 
-    store = await open_store(settings)
-    try:
+    async with open_store(settings) as store:
         decisions = await DecisionLog(store.pool).for_player(brand, player_id, limit)
-    finally:
-        await store.close()
     if as_json:
         print(json.dumps([d.model_dump(mode="json") for d in decisions], indent=2))
         return 0
@@ -91,11 +91,8 @@ async def show_journeys(settings: Settings, brand: str | None, as_json: bool) ->
     """Conversion per journey, treatment against holdout: what the incentives are worth."""
     from adapters.ledger import Ledger
 
-    store = await open_store(settings)
-    try:
+    async with open_store(settings) as store:
         rows = await Ledger(store.pool).journey_outcomes(brand)
-    finally:
-        await store.close()
     for row in rows:
         ended = row["converted"] + row["expired"] + row["cancelled"]
         row["conversion"] = round(row["converted"] / ended, 4) if ended else None
@@ -122,11 +119,8 @@ async def show_segments(settings: Settings, brand: str | None, as_json: bool) ->
     """Segment sizes from each brand's latest scoring run, and who joined or left since the one before."""
     from adapters.segments import Segments
 
-    store = await open_store(settings)
-    try:
+    async with open_store(settings) as store:
         rows = await Segments(store.pool).sizes(brand)
-    finally:
-        await store.close()
     if as_json:
         print(json.dumps([{**r, "as_of": r["as_of"].isoformat()} for r in rows], indent=2))
         return 0

@@ -19,7 +19,6 @@ async def import_history(settings: Settings, path: Path, rejections: Path | None
         return 2
     rejections = rejections or path.with_name(path.name + ".rejections.jsonl")
     started, out = time.perf_counter(), _LazyFile(rejections)
-    store = await open_store(settings)
     try:
         def rejected(line: int, reason: str, text: str) -> None:
             out.write(json.dumps({"line": line, "reason": reason, "input": text[:2000]}) + "\n")
@@ -30,10 +29,10 @@ async def import_history(settings: Settings, path: Path, rejections: Path | None
                 print(f"\r  {report.lines:,} lines: {report.accepted:,} new, {report.duplicates:,} already stored, "
                       f"{report.rejected:,} rejected ({rate:,.0f} lines/s)", end="", file=sys.stderr, flush=True)
 
-        report = await HistoryImport(store.pool).run(path, rejected, progress, batch)
+        async with open_store(settings) as store:
+            report = await HistoryImport(store.pool).run(path, rejected, progress, batch)
     finally:
         out.close()
-        await store.close()
     seconds = time.perf_counter() - started
     if sys.stderr.isatty():
         print(file=sys.stderr)
