@@ -23,13 +23,18 @@ from typing import Any
 
 import asyncpg
 
+from adapters.daily import with_daily_totals
 from adapters.store import UPSERT_IMPORTED_PLAYER, player_row
-from crm.daily import DAY_COLUMNS, GAME_COLUMNS, daily_totals
 from crm.events import Event, InvalidEvent, parse_event, parse_event_json
 from crm.profile import PlayerProfile
 
 BATCH = 20_000
 _STAGE = ("brand", "event_id", "player_id", "type", "occurred_at", "payload")
+_MOVE_STAGED = with_daily_totals(
+    "INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)"
+    " SELECT brand, event_id, player_id, type, occurred_at, payload FROM staged_events"
+    " ON CONFLICT (brand, event_id) DO NOTHING RETURNING brand, player_id, type, occurred_at, payload",
+    result="count(*) AS new, array_agg(DISTINCT ARRAY[brand, player_id]) AS players")
 
 
 @dataclass
@@ -113,16 +118,10 @@ class HistoryImport:
                 await conn.execute("CREATE TEMP TABLE IF NOT EXISTS staged_events (LIKE events INCLUDING DEFAULTS)"
                                    " ON COMMIT DELETE ROWS")
                 await conn.copy_to_table("staged_events", source=_copy_text(unique), columns=_STAGE, format="text")
-                rows = await conn.fetch(
-                    "INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)"
-                    " SELECT brand, event_id, player_id, type, occurred_at, payload FROM staged_events"
-                    " ON CONFLICT (brand, event_id) DO NOTHING RETURNING brand, event_id")
-                new = {(r["brand"], r["event_id"]) for r in rows}
-                fresh = [e for e in unique if (e.brand, e.event_id) in new]
-                await _add_aggregates(conn, fresh)
-                report.accepted += len(fresh)
-                report.duplicates += len(events) - len(fresh)
-                report.players.update((e.brand, e.player_id) for e in fresh)
+                stored = await conn.fetchrow(_MOVE_STAGED)
+                report.accepted += stored["new"]
+                report.duplicates += len(events) - stored["new"]
+                report.players.update(tuple(pair) for pair in stored["players"] or [])
             await conn.execute(
                 "INSERT INTO import_progress (source, last_line) VALUES ($1, $2)"
                 " ON CONFLICT (source) DO UPDATE SET last_line = EXCLUDED.last_line, updated_at = now()",
@@ -150,23 +149,6 @@ class HistoryImport:
                 profile.apply(parse_event_json(row["payload"]))
             await self._pool.executemany(UPSERT_IMPORTED_PLAYER, [player_row(p, 0) for p in profiles.values()])
             report.profiles_rebuilt += len(profiles)
-
-
-async def _add_aggregates(conn: asyncpg.Connection, fresh: list[Event]) -> None:
-    """Add what the new events contribute to the daily aggregates, as the live path does."""
-    days, games = daily_totals(fresh)
-    for table, key, columns, totals in (("player_days", ("brand", "player_id", "day"), DAY_COLUMNS, days),
-                                        ("player_day_games", ("brand", "player_id", "day", "game_category"),
-                                         GAME_COLUMNS, games)):
-        if not totals:
-            continue
-        staged = f"staged_{table}"
-        await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staged} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        await conn.copy_records_to_table(staged, records=[(*k, *(v[c] for c in columns)) for k, v in totals.items()],
-                                         columns=(*key, *columns))
-        adds = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
-        await conn.execute(f"INSERT INTO {table} ({', '.join((*key, *columns))}) SELECT {', '.join((*key, *columns))}"
-                           f" FROM {staged} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}")
 
 
 def _copy_text(events: list[Event]) -> io.BytesIO:

@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from adapters.daily import with_daily_totals
 from crm.batch import EventBatch, StoredProfile
-from crm.daily import DAY_COLUMNS, GAME_COLUMNS, daily_totals
 from crm.profile import PlayerProfile
 
 # Profile fields that also get a column of their own in `players`, for SQL segmentation.
@@ -38,29 +38,16 @@ def _upsert_players_sql(only_if: str) -> str:
     )
 
 
-def _add_totals_sql(table: str, key: tuple[str, ...], columns: tuple[str, ...]) -> str:
-    all_columns = (*key, *columns)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(all_columns) + 1))
-    adds = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns)
-    return (
-        f"INSERT INTO {table} ({', '.join(all_columns)}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}"
-    )
-
-
 _UPSERT_PLAYER = _upsert_players_sql("players.revision < EXCLUDED.revision")
 # A profile rebuilt by `crm import` (revision 0) never replaces one a live workflow keeps.
 UPSERT_IMPORTED_PLAYER = _upsert_players_sql("players.revision = 0")
-_ADD_DAY = _add_totals_sql("player_days", ("brand", "player_id", "day"), DAY_COLUMNS)
-_ADD_GAME_DAY = _add_totals_sql(
-    "player_day_games", ("brand", "player_id", "day", "game_category"), GAME_COLUMNS
-)
-_INSERT_EVENTS = """
+# Only events stored just now count towards the aggregates: a retried batch adds nothing.
+_INSERT_EVENTS = with_daily_totals("""
     INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
     ON CONFLICT (brand, event_id) DO NOTHING
-    RETURNING event_id
-"""
+    RETURNING brand, player_id, type, occurred_at, payload
+""")
 _INSERT_REJECTIONS = """
     INSERT INTO rejected_events (rejection_key, brand, player_id, received_at, reason, payload)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
@@ -103,9 +90,9 @@ class PlayerStore:
     async def record(self, batch: EventBatch) -> int:
         profile = batch.profile
         async with self._pool.acquire() as conn, conn.transaction():
-            new_ids = set()
+            new = 0
             if batch.events:
-                rows = await conn.fetch(
+                new = await conn.fetchval(
                     _INSERT_EVENTS,
                     [e.brand for e in batch.events],
                     [e.event_id for e in batch.events],
@@ -113,15 +100,6 @@ class PlayerStore:
                     [e.type for e in batch.events],
                     [e.occurred_at for e in batch.events],
                     [e.model_dump(mode="json") for e in batch.events],
-                )
-                new_ids = {r["event_id"] for r in rows}
-            # Only events stored just now count towards the aggregates: a retried batch adds nothing.
-            days, games = daily_totals(e for e in batch.events if e.event_id in new_ids)
-            if days:
-                await conn.executemany(_ADD_DAY, [(*k, *(v[c] for c in DAY_COLUMNS)) for k, v in days.items()])
-            if games:
-                await conn.executemany(
-                    _ADD_GAME_DAY, [(*k, *(v[c] for c in GAME_COLUMNS)) for k, v in games.items()]
                 )
             if batch.rejections:
                 await conn.execute(
@@ -134,7 +112,7 @@ class PlayerStore:
                     [r.payload for r in batch.rejections],
                 )
             await conn.execute(_UPSERT_PLAYER, *player_row(profile, batch.revision))
-        return len(new_ids)
+        return new
 
     async def player(self, brand: str, player_id: str) -> dict[str, Any] | None:
         """The stored profile, in the same shape as the workflow's ``profile`` query."""

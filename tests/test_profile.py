@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from support import event
 
-from crm.daily import daily_totals
 from crm.events import parse_event
 from crm.profile import PlayerProfile
 
@@ -72,20 +70,3 @@ def test_operator_actions_do_not_make_a_player_active() -> None:
         event("kyc_updated", "acme", "p1", status="verified", occurred_at="2026-11-09T11:00:00Z"),
     )
     assert profile.last_active_at is not None and profile.last_active_at.day == 1
-
-
-def test_daily_totals_split_by_utc_day_and_game_category() -> None:
-    events = [parse_event(e) for e in (
-        event("session_ended", "acme", "p1", occurred_at="2026-11-30T23:50:00+00:00",
-              started_at="2026-11-30T23:00:00Z", game_category="slots", rounds=50, stake="10", win="4"),
-        event("session_ended", "acme", "p1", occurred_at="2026-12-01T01:30:00+02:00",
-              started_at="2026-11-30T23:10:00Z", game_category="table", rounds=5, stake="20", win="30"),
-        event("deposit_failed", "acme", "p1", occurred_at="2026-12-01T08:00:00Z", amount="15", method="card", reason="declined"),
-    )]
-    days, games = daily_totals(events)
-    nov30 = days[("acme", "p1", date(2026, 11, 30))]
-    assert (nov30["sessions"], nov30["rounds"], nov30["stake"], nov30["session_seconds"]) == (2, 55, Decimal(30), 3000 + 1200)
-    dec1 = days[("acme", "p1", date(2026, 12, 1))]
-    assert (dec1["failed_deposits"], dec1["failed_deposit_amount"], dec1["sessions"]) == (1, Decimal(15), 0)
-    assert games[("acme", "p1", date(2026, 11, 30), "table")]["win"] == Decimal(30)
-    assert set(games) == {("acme", "p1", date(2026, 11, 30), c) for c in ("slots", "table")}

@@ -62,3 +62,30 @@ async def test_an_older_profile_snapshot_never_overwrites_a_newer_one(store: Pla
     assert (stored["deposit_count"], Decimal(stored["deposit_total"])) == (2, Decimal("25"))
     row = (await store.fetch("SELECT revision, account_status, deposit_total FROM players WHERE player_id = $1", player_id))[0]
     assert tuple(row) == (5, "depositor", Decimal("25"))
+
+
+async def test_daily_totals_split_by_utc_day_and_game_category(store: PlayerStore, player_id: str) -> None:
+    batch = _batch(
+        player_id, 1,
+        event("session_ended", "acme", player_id, occurred_at="2026-11-30T23:50:00+00:00",
+              started_at="2026-11-30T23:00:00Z", game_category="slots", rounds=50, stake="10", win="4"),
+        event("session_ended", "acme", player_id, occurred_at="2026-12-01T01:30:00+02:00",
+              started_at="2026-11-30T23:10:00Z", game_category="table", rounds=5, stake="20", win="30",
+              bonus_stake="5"),
+        event("deposit_failed", "acme", player_id, occurred_at="2026-12-01T08:00:00Z", amount="15", method="card",
+              reason="declined"),
+        event("logged_in", "acme", player_id, occurred_at="2026-12-01T07:59:00Z"),
+    )
+    await store.record(batch.model_copy(update={"rejections": []}))
+    days = {r["day"].isoformat(): r for r in await store.fetch("SELECT * FROM player_days WHERE player_id = $1", player_id)}
+    nov30 = days["2026-11-30"]  # 01:30 at UTC+2 is still 30 November in UTC
+    assert (nov30["sessions"], nov30["rounds"], nov30["stake"], nov30["win"], nov30["bonus_stake"]) == (
+        2, 55, Decimal(30), Decimal(34), Decimal(5))
+    assert nov30["session_seconds"] == 3000 + 1200
+    dec1 = days["2026-12-01"]
+    assert (dec1["failed_deposits"], dec1["failed_deposit_amount"], dec1["sessions"], dec1["logins"]) == (
+        1, Decimal(15), 0, 1)
+    games = {r["game_category"]: r for r in await store.fetch(
+        "SELECT * FROM player_day_games WHERE player_id = $1", player_id)}
+    assert set(games) == {"slots", "table"} and games["table"]["win"] == Decimal(30)
+    assert games["slots"]["session_seconds"] == 3000 and all(g["day"].isoformat() == "2026-11-30" for g in games.values())
