@@ -9,6 +9,7 @@ COPY activities activities
 COPY rules rules
 COPY adapters adapters
 COPY cli cli
+COPY simulator simulator
 COPY worker.py ./
 RUN pip install --no-cache-dir .
 USER nobody

@@ -47,6 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--rejections", type=Path, help="where refused lines go (default: FILE.rejections.jsonl)")
     history.add_argument("--batch", type=int, default=20_000, help="lines per transaction (default 20000)")
 
+    simulate = commands.add_parser("simulate", help="write a synthetic population's events (for crm import) and "
+                                   "its ground truth")
+    simulate.add_argument("--players", type=int, default=10_000)
+    simulate.add_argument("--days", type=int, default=365, help="days of history (default 365)")
+    simulate.add_argument("--start", type=_date, default=date(2025, 12, 1), help="first day (default 2025-12-01)")
+    simulate.add_argument("--seed", type=int, default=1, help="same seed, same population")
+    simulate.add_argument("--brand", default="acme")
+    simulate.add_argument("--out", type=Path, default=Path("simulated.jsonl"), help="events, JSON lines")
+    simulate.add_argument("--truth", type=Path, help="ground truth CSV (default: beside --out, .truth.csv)")
+
     player = commands.add_parser("player", help="print a player's unified profile from PostgreSQL")
     player.add_argument("brand")
     player.add_argument("player_id")
@@ -132,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli.history import import_history
 
         return asyncio.run(import_history(settings, args.file, args.rejections, args.batch))
+    if args.command == "simulate":
+        from cli.simulate import write_population
+
+        return write_population(args.players, args.start, args.days, args.seed, args.brand, args.out, args.truth)
     if args.command == "player":
         from cli.database import show_player
 
