@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test schema clean
+.PHONY: dev demo test schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 
 dev: $(STAMP)
 	$(VENV)/bin/crm dev
+
+demo: $(STAMP)
+	$(VENV)/bin/crm dev --demo
 
 test: $(STAMP)
 	$(VENV)/bin/pytest

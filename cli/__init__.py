@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = commands.add_parser("dev", help="run Temporal, PostgreSQL and the worker locally, in one terminal")
     dev.add_argument("--state-dir", type=Path, help="where state is kept (default: .crm, or CRM_STATE_DIR)")
+    dev.add_argument("--demo", action="store_true", help="also run a small live casino on brand demo, with "
+                     "journeys at demo speed")
 
     commands.add_parser("worker", help="run only the worker against the configured services")
     commands.add_parser("migrate", help="apply database migrations (idempotent)")
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dev":
         from cli.dev import run_dev
 
-        return asyncio.run(run_dev(settings))
+        return asyncio.run(run_dev(settings, args.demo))
     if args.command == "worker":
         import worker
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.embedded_postgres import embedded_database_url
@@ -14,18 +16,18 @@ from crm.settings import Settings
 from worker import configure_logging, run_worker
 
 
-async def run_dev(settings: Settings) -> int:
+async def run_dev(settings: Settings, demo: bool = False) -> int:
     configure_logging(settings.log_level, "text")
     try:
         if settings.metrics_port:
             ensure_port_free("0.0.0.0", settings.metrics_port, "metrics (CRM_METRICS_PORT)")
-        return await _run_stack(settings)
+        return await _run_stack(settings, demo)
     except PortInUse as taken:
         print(f"crm dev: {taken}", file=sys.stderr)
         return 1
 
 
-async def _run_stack(settings: Settings) -> int:
+async def _run_stack(settings: Settings, demo: bool) -> int:
     state = settings.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
     _say(f"Casino CRM: starting, state in {state}")
@@ -52,7 +54,12 @@ async def _run_stack(settings: Settings) -> int:
                 f"  Metrics           {_metrics_url(settings.metrics_port)}\n"
                 "Casino CRM is running. Press Ctrl-C to stop."
             )
-            await run_worker(settings.model_copy(update={"database_url": database_url, "state_dir": state}))
+            demo_casino = asyncio.create_task(_demo(temporal.address, settings, temporal.ui_url)) if demo else None
+            try:
+                await run_worker(settings.model_copy(update={"database_url": database_url, "state_dir": state}))
+            finally:
+                if demo_casino:
+                    demo_casino.cancel()
     finally:
         temporal.stop()
     return 0
@@ -69,6 +76,26 @@ async def _platform(settings: Settings) -> AsyncIterator[str]:
     ensure_port_free("127.0.0.1", settings.smtp_port, "the SMTP sink (CRM_SMTP_PORT)")
     async with reference_platform("127.0.0.1", url.port or 80, settings.smtp_port) as running:
         yield f"{running.url} (reference; what it received: {running.url}/_reference/ledger), SMTP sink :{running.smtp_port}"
+
+
+async def _demo(address: str, settings: Settings, ui_url: str) -> None:
+    """A live population on brand demo (journeys at demo speed), and where to look."""
+    from adapters.event_sender import EventSender
+    from adapters.temporal import connect, signal_player
+    from simulator.demo import BRAND, DemoCasino
+
+    client = await connect(address, settings.temporal_namespace)
+    sender = EventSender(client, settings.task_queue)
+
+    async def signal(player_id: str, name: str, payload: dict[str, Any]) -> None:
+        await signal_player(client, BRAND, player_id, name, payload)
+
+    casino = DemoCasino(sender.send, signal)
+    scenes = await casino.open()
+    _say(f"Demo: a live casino on brand {BRAND!r}, journeys at demo speed (minutes). In the Web UI ({ui_url}),"
+         f" filter CrmBrand = '{BRAND}' to see:\n" + "\n".join(f"  - {scene}" for scene in scenes)
+         + f"\n  what the platform received: {settings.platform_url}/_reference/ledger")
+    await casino.run()
 
 
 def _say(text: str) -> None:

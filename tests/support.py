@@ -6,9 +6,10 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+
+from simulator.demo import awake_timezone  # noqa: F401 - the tests import it from here
 
 TASK_QUEUE = "crm-test"
 CRM = str(Path(sys.executable).parent / "crm")  # the console script, as installed
@@ -26,18 +27,6 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.1)
-
-
-def awake_timezone(at: datetime | None = None) -> str:
-    """A time zone where it is early afternoon now, far from every pack's quiet hours.
-
-    The decision activity reads the real clock; a player living here is never held by quiet
-    hours, whatever time of day the tests run (CI runs at night too).
-    """
-    hour = (at or datetime.now(UTC)).hour
-    offset = (13 - hour) % 24
-    offset = offset - 24 if offset > 14 else offset  # IANA's Etc zones span UTC-12 to UTC+14
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-3 is three hours *ahead* of UTC
 
 
 def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict[str, Any]:

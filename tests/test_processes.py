@@ -181,3 +181,22 @@ async def test_crm_dev_refuses_to_start_on_a_port_already_taken(dev_env: dict[st
         await dev.stop()
     assert dev.process.returncode == 1
     assert f"Temporal gRPC port {host}:{port} is already in use" in dev.output
+
+
+async def test_crm_dev_demo_shows_live_journeys_of_every_kind_at_once(dev_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**dev_env, "CRM_PLATFORM_URL": f"http://127.0.0.1:{free_port()}", "CRM_SMTP_PORT": str(free_port())}
+    dev = await Running.start("dev", "--demo", env=env, cwd=tmp_path)
+    try:
+        await dev.wait_for_line("Demo: a live casino on brand 'demo'")
+        assert any("a VIP review waiting for staff: journey:vip_upgrade:demo:" in line for line in dev.lines)
+        client = await connect(env["CRM_TEMPORAL_ADDRESS"])
+
+        async def moving() -> None:
+            running = [w.id async for w in client.list_workflows(
+                "CrmBrand = 'demo' AND WorkflowId STARTS_WITH 'journey:' AND ExecutionStatus = 'Running'")]
+            assert {w.split(":")[1] for w in running} >= {"welcome", "first_deposit", "vip_upgrade", "reactivation"}
+
+        await eventually(moving, timeout=60)
+    finally:
+        code = await dev.stop()
+    assert code == 0, dev.output
