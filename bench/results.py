@@ -9,7 +9,7 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
-def save_case(case: dict[str, Any]) -> None:
-    cases = json.loads(RESULTS.read_text())["cases"] if RESULTS.exists() else []
+def save_case(case: dict[str, Any], results: Path = RESULTS) -> None:
+    cases = json.loads(results.read_text())["cases"] if results.exists() else []
     cases = [c for c in cases if c["name"] != case["name"]] + [case]
-    RESULTS.write_text(json.dumps({"cases": sorted(cases, key=lambda c: c["name"])}, indent=2) + "\n")
+    results.write_text(json.dumps({"cases": sorted(cases, key=lambda c: c["name"])}, indent=2) + "\n")
