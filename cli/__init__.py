@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--brand", default="acme")
     simulate.add_argument("--out", type=Path, default=Path("simulated.jsonl"), help="events, JSON lines")
     simulate.add_argument("--truth", type=Path, help="ground truth CSV (default: beside --out, .truth.csv)")
+    simulate.add_argument("--live", action="store_true", help="send the events now, by signal-with-start, "
+                          "instead of writing a file")
+    simulate.add_argument("--day-seconds", type=float, default=60, help="--live: one simulated day lasts this many "
+                          "seconds (default 60)")
+    simulate.add_argument("--rate", type=float, default=50, help="--live: at most this many events a second")
 
     player = commands.add_parser("player", help="print a player's unified profile from PostgreSQL")
     player.add_argument("brand")
@@ -147,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         from cli.simulate import write_population
 
+        if args.live:
+            from cli.simulate import play_live
+
+            truth = args.truth or args.out.with_name(args.out.stem + ".truth.csv")
+            return asyncio.run(play_live(settings, args.players, args.start, args.days, args.seed, args.brand, truth,
+                                         args.day_seconds, args.rate))
         return write_population(args.players, args.start, args.days, args.seed, args.brand, args.out, args.truth)
     if args.command == "player":
         from cli.database import show_player

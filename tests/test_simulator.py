@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import eventually
 
 from cli.simulate import write_population
 from crm.events import parse_event
@@ -131,3 +132,34 @@ async def test_a_simulated_year_imports_and_trains_a_model_that_beats_the_baseli
         TrainRequest(as_of=start + timedelta(days=365)))
     assert report.in_use, report.metrics
     assert report.metrics["model"]["auc"] > max(report.metrics["recency"]["auc"], report.metrics["bgnbd"]["auc"])
+
+
+async def test_a_live_run_sends_each_event_at_its_scaled_moment_redated_to_now(sender: Any, store: Any) -> None:
+    from simulator.live import play
+
+    start, brand = date(2026, 1, 1), "simlive"
+    streams = [events for events, _ in simulate(3, start, 6, seed=21, brand=brand)]
+    sent: list[tuple[datetime, dict[str, Any]]] = []
+
+    async def send(event: dict[str, Any]) -> None:
+        sent.append((datetime.now(UTC), event))
+        await sender.send(event)
+
+    began = datetime.now(UTC)
+    count = await play(streams, send, start, day_seconds=0.2, rate=200)
+    assert count == sum(len(s) for s in streams) == len(sent)
+    for at, event in sent:  # re-dated to the moment it was sent
+        assert abs((datetime.fromisoformat(event["occurred_at"]) - at).total_seconds()) < 0.5
+    for stream in streams:  # each player's events in their order, each when its scaled moment came
+        mine = [(at, e) for at, e in sent if e["player_id"] == stream[0]["player_id"]]
+        assert [e["event_id"] for _, e in mine] == [e["event_id"] for e in stream]
+        for (at, _), original in zip(mine, stream, strict=True):
+            scheduled = began + (datetime.fromisoformat(original["occurred_at"])
+                                 - datetime.combine(start, datetime.min.time(), UTC)) * (0.2 / 86400)
+            assert at >= scheduled - timedelta(milliseconds=50)
+
+    async def stored() -> None:
+        rows = await store.fetch("SELECT count(*) AS n FROM events WHERE brand = $1", brand)
+        assert rows[0]["n"] == count
+
+    await eventually(stored, timeout=30)
