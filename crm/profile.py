@@ -40,8 +40,8 @@ Severity = Literal["low", "medium", "high"]
 _SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 # Events that show the player themself doing something; RG markers, KYC and limits are the
-# operator acting on the account and do not make a player "active".
-_PLAYER_ACTIVITY = (
+# operator acting on the account and do not make a player "active". Journeys read it too.
+PLAYER_ACTIVITY = (
     Registered, LoggedIn, SessionEnded, DepositSucceeded, DepositFailed,
     WithdrawalCompleted, BonusClaimed,
 )
@@ -151,7 +151,7 @@ class PlayerProfile(BaseModel):
         """Fold one accepted, not-yet-seen event into the profile."""
         at = event.occurred_at
         self.events_accepted += 1
-        if isinstance(event, _PLAYER_ACTIVITY):
+        if isinstance(event, PLAYER_ACTIVITY):
             self.last_active_at = _latest(self.last_active_at, at)
 
         match event:

@@ -17,22 +17,18 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 from crm.events import (
     AccountClosed,
-    DepositFailed,
     DepositSucceeded,
     Event,
     LimitChanged,
-    LoggedIn,
     Registered,
     RgFlagged,
     SelfExcluded,
     SessionEnded,
-    WithdrawalCompleted,
-    BonusClaimed,
 )
 from crm.journeys import JourneyResult, JourneySettings, JourneyStart, PlayerView, journey_id
 from crm.player_facts import AT_RISK_FROM
 from crm.segments import SegmentSettings, own_segments
-from crm.profile import PlayerProfile
+from crm.profile import PLAYER_ACTIVITY, PlayerProfile
 from crm.stages import is_protected, stage_of
 
 with workflow.unsafe.imports_passed_through():
@@ -52,7 +48,6 @@ CRM_SEGMENTS = SearchAttributeKey.for_keyword_list("CrmSegments")
 CRM_VIP_TIER = SearchAttributeKey.for_keyword("CrmVipTier")
 CRM_CHURN_RISK = SearchAttributeKey.for_float("CrmChurnRisk")
 CRM_JOURNEY = SearchAttributeKey.for_keyword_list("CrmJourney")
-_ACTIVITY = (Registered, LoggedIn, SessionEnded, DepositSucceeded, DepositFailed, WithdrawalCompleted, BonusClaimed)
 KEPT_HISTORY = 20
 
 
@@ -105,7 +100,7 @@ class Lifecycle:
 
     def note_event(self, event: Event, profile: PlayerProfile) -> None:
         s = self.state
-        if isinstance(event, _ACTIVITY):
+        if isinstance(event, PLAYER_ACTIVITY):
             s.seen_active_at = workflow.now()
             s.view_changed = True
         match event:

@@ -10,6 +10,7 @@ decision point and `wait_until()` between them. The base makes sure that:
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -45,7 +46,7 @@ class Stopped(Exception):
         self.reason = reason
 
 
-class Journey:
+class Journey(abc.ABC):
     """Base of the five journeys; not a workflow itself."""
 
     def __init__(self) -> None:
@@ -77,8 +78,9 @@ class Journey:
         return {"group": self.group, "step": self.step, "waiting_until": waiting, "done": self.done,
                 "stopping": self._stop_reason}
 
+    @abc.abstractmethod
     async def steps(self, start: JourneyStart) -> tuple[Outcome, str]:
-        raise NotImplementedError
+        """The journey's business process: decide, act and wait; how it ended and why."""
 
     async def run_journey(self, start: JourneyStart) -> JourneyResult:
         self.start, self.view, self.started_at = start, start.view, workflow.now()
