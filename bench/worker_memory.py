@@ -44,7 +44,7 @@ async def _open(kind: str, players: int) -> dict[str, Any]:
     from adapters.store import PlayerStore
     from adapters.temporal import ensure_search_attributes
     from adapters.temporal_dev_server import TemporalDevServer, free_port
-    from bench.ingest import BareCounter
+    from bench.live_events import BareCounter
     from crm.settings import Settings
     from rules.registry import SHIPPED_RULES, RuleRegistry
     from worker import build_worker

@@ -155,3 +155,9 @@ class JourneyResult(BaseModel):
     ended_at: datetime
     vip_tier: str | None = None  # set when a VIP upgrade was approved
     days_to_return: int | None = None  # reactivation: how long the player was away
+
+
+class VipReview(BaseModel):
+    approved: bool
+    reviewer: str = Field(min_length=1, max_length=128)
+    note: str = Field(default="", max_length=1000)

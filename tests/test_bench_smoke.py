@@ -18,7 +18,7 @@ async def test_every_bench_case_runs_and_lands_in_the_table(tmp_path: Path) -> N
     out, _ = await process.communicate()
     assert process.returncode == 0, out.decode()[-3000:]
     cases = {c["name"] for c in json.loads((tmp_path / "results.json").read_text())["cases"]}
-    assert cases == {"ingest", "bulk_import", "decisions", "churn_scoring", "worker_memory"}
+    assert cases == {"live_events", "bulk_import", "decisions", "churn_scoring", "worker_memory"}
     rows = (tmp_path / "results.md").read_text().splitlines()
     assert {r.split("|")[1].strip() for r in rows[2:]} == {
         "live events", "bulk import", "decisions", "churn scoring", "worker memory"}

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
@@ -27,8 +26,9 @@ from crm.events import (
 )
 from crm.journeys import JourneyResult, JourneySettings, JourneyStart, PlayerView, journey_id
 from crm.player_facts import AT_RISK_FROM
-from crm.segments import SegmentSettings, own_segments
+from crm.player_state import Due, LifecycleState
 from crm.profile import PLAYER_ACTIVITY, PlayerProfile
+from crm.segments import SegmentSettings, own_segments
 from crm.stages import is_protected, stage_of
 
 with workflow.unsafe.imports_passed_through():
@@ -49,46 +49,6 @@ CRM_VIP_TIER = SearchAttributeKey.for_keyword("CrmVipTier")
 CRM_CHURN_RISK = SearchAttributeKey.for_float("CrmChurnRisk")
 CRM_JOURNEY = SearchAttributeKey.for_keyword_list("CrmJourney")
 KEPT_HISTORY = 20
-
-
-class Due(BaseModel):
-    kind: Literal["welcome", "first_deposit", "loss_recovery", "reactivation", "vip_check", "group_exclusion"]
-    amount: Decimal = Decimal(0)
-    churn_risk: Decimal | None = None
-    exclusion: SelfExcluded | None = None
-
-
-class Pause(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
-    until: datetime | None = None
-    by: str = Field(default="staff", max_length=128)
-
-
-class Note(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
-    author: str = Field(default="staff", max_length=128)
-    at: datetime | None = None
-
-
-class LifecycleState(BaseModel):
-    """Carried across continue-as-new with the profile."""
-
-    counts: dict[str, int] = {}
-    running: dict[str, str] = {}  # kind -> journey workflow id
-    history: list[JourneyResult] = []
-    skipped: list[str] = []  # journeys not started, and why
-    due: list[Due] = []
-    stop_reason: str | None = None
-    seen_active_at: datetime | None = None
-    reactivated_for: datetime | None = None  # the absence a reactivation was started for
-    last_loss_recovery_at: datetime | None = None
-    limit_changed_at: datetime | None = None  # when this workflow learnt of the latest limit change
-    day_losses: dict[str, Decimal] = {}
-    pause: Pause | None = None
-    pause_changed: bool = False
-    notes: list[Note] = []
-    view_changed: bool = False
-    population: list[str] = []  # segments only the daily run can tell (high_value, prefers_*)
 
 
 class Lifecycle:

@@ -11,22 +11,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from crm.batch import EventBatch, Rejection
 from crm.events import Event, InvalidEvent, parse_event
-from crm.facts import ChurnSignal
 from crm.journeys import JourneyResult
 from crm.players import PlayerRef
+from crm.player_state import CarriedState, ChurnRisk, LifecycleState, Note, Pause, PopulationSegments
 from crm.profile import PlayerProfile
-from crm.segments import POPULATION
-from workflows.lifecycle import Lifecycle, LifecycleState, Note, Pause
+from workflows.lifecycle import Lifecycle
 
 with workflow.unsafe.imports_passed_through():
     from activities.recording import RecordingActivities
@@ -46,28 +44,6 @@ RECORD_OPTIONS: dict[str, Any] = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=6),
 )
-
-
-class CarriedState(BaseModel):
-    """Everything a run hands to the next one at continue-as-new."""
-
-    profile: PlayerProfile
-    revision: int = 0
-    recent_event_ids: list[str] = []
-    unflushed: list[Event] = []
-    unflushed_rejections: list[Rejection] = []
-    recent_rejections: list[Rejection] = []
-    profile_dirty: bool = False
-    lifecycle: LifecycleState = LifecycleState()
-
-
-class PopulationSegments(BaseModel):
-    population: list[Literal[POPULATION]] = Field(max_length=len(POPULATION))  # type: ignore[valid-type]
-
-
-class ChurnRisk(BaseModel):
-    risk: Decimal = Field(ge=0, le=1)
-    top_signal: ChurnSignal = "none"
 
 
 @workflow.defn(name="PlayerWorkflow")

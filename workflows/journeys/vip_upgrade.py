@@ -8,21 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 
-from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
-from workflows.journeys.base import BOOKKEEPING, PLATFORM_CALL, Journey
+from crm.journeys import JourneyResult, JourneyStart, Outcome, VipReview, spoken
+from workflows.journeys.base import PLATFORM_CALL, Journey
 
 with workflow.unsafe.imports_passed_through():
     from activities.acting import ActingActivities, Order
     from activities.journeys import JourneyActivities, VipCheck
-
-
-class VipReview(BaseModel):
-    approved: bool
-    reviewer: str = Field(min_length=1, max_length=128)
-    note: str = Field(default="", max_length=1000)
 
 
 @workflow.defn(name="VipUpgradeJourney")
