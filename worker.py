@@ -77,6 +77,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
             churn.train, churn.score, signalling.signal_crossings, segments.refresh, segments.notify,
         ],
         workflow_runner=WORKFLOW_RUNNER,
+        max_cached_workflows=settings.max_cached_workflows,
     )
 
 

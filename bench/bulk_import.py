@@ -85,7 +85,6 @@ async def main(events: int, players: int) -> dict:
     return {
         "name": "bulk_import",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": "2-core development machine, embedded PostgreSQL 16 on the same host",
         "events": events, "players": players, "stored": stored, "profiles_rebuilt": report.profiles_rebuilt,
         "baseline_psql_copy_per_s": round(events / copy_seconds),
         "crm_import_per_s": round(events / import_seconds),

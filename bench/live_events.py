@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from adapters.reference_platform.server import reference_platform  # noqa: E402
 from adapters.store import PlayerStore  # noqa: E402
 from adapters.temporal import ensure_search_attributes  # noqa: E402
 from adapters.temporal_dev_server import TemporalDevServer, free_port  # noqa: E402
-from bench.results import save_case  # noqa: E402
+from bench.results import machine, save_case  # noqa: E402
 from simulator.demo import awake_timezone  # noqa: E402
 
 BRAND = "bench"  # no brand file: the default rules and pack
@@ -67,10 +66,6 @@ class BareCounter:
     @workflow.signal
     def event(self, _: Any) -> None:
         self.count += 1
-
-
-def machine() -> str:
-    return f"{os.cpu_count()}-core {platform.machine()} ({platform.node()}); dev server, PostgreSQL, worker and sender on it"
 
 
 @contextlib.asynccontextmanager
@@ -201,7 +196,6 @@ async def main(rate: float, seconds: float, registrations: float = 0.05) -> dict
     return {
         "name": "live_events",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
         "offered_per_s": rate, "seconds": seconds, "events": len(events), "registrations": len(registered),
         "stored": len(rows), "acted": len(to_action),
         "sender_late_s": round(late, 2),
@@ -224,7 +218,6 @@ def report(result: dict[str, Any]) -> str:
     if result["trigger_to_action_ms"]:
         lines.append(f"registered sent -> welcome's first action at the platform (ms, {result['acted']} of"
                      f" {result['registrations']}): " + ", ".join(f"{k} {v}" for k, v in result["trigger_to_action_ms"].items()))
-    lines.append(f"machine: {result['machine']}")
     return "\n".join(lines)
 
 
@@ -236,4 +229,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     result = asyncio.run(main(args.rate, args.seconds, args.registrations))
     print(report(result))
+    print(f"machine: {machine()}")
     save_case(result)

@@ -50,10 +50,10 @@ def table(cases: list[dict[str, Any]]) -> str:
     for c in cases:
         match c["name"]:
             case "live_events":
-                action = c["trigger_to_action_ms"] or {"p99": "-"}
+                action = c["trigger_to_action_ms"] or {"p99": 0}
                 rows.append(f"| live events | events/s sustained into PostgreSQL, {c['offered_per_s']:g}/s offered for "
-                            f"{c['seconds']:g} s; p99 to PostgreSQL {c['event_to_postgres_ms']['p99']} ms, registration "
-                            f"to first action {action['p99']} ms | {c['crm_sustained_per_s']} | "
+                            f"{c['seconds']:g} s; p99 to PostgreSQL {c['event_to_postgres_ms']['p99']:,} ms, registration "
+                            f"to first action {action['p99']:,} ms | {c['crm_sustained_per_s']} | "
                             f"{c['baseline_bare_signals_per_s']} bare signals/s | {c['ratio_crm_to_baseline']} |")
             case "bulk_import":
                 rows.append(f"| bulk import | events/s, {c['events']:,} events | {c['crm_import_per_s']:,} | "
@@ -72,7 +72,9 @@ def table(cases: list[dict[str, Any]]) -> str:
                     rows.append(f"| worker memory | peak MB / CPU s, {r['players']:,} open workflows | "
                                 f"{r['crm']['peak_rss_mb']} / {r['crm']['cpu_s']} | {r['baseline']['peak_rss_mb']} / "
                                 f"{r['baseline']['cpu_s']} (bare workflows) | {r['rss_ratio']} / {r['cpu_ratio']} |")
-    return "\n".join(rows) + "\n"
+    ran_on = sorted({(c["machine"], c["name"], c.get("measured_at", "")) for c in cases})
+    notes = [f"- {name}, {at}: {where}" for where, name, at in ran_on]
+    return "\n".join(rows) + "\n\nMeasured on:\n\n" + "\n".join(notes) + "\n"
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def main(sizes: list[int]) -> dict[str, Any]:
                      "rss_ratio": round(crm["peak_rss_mb"] / baseline["peak_rss_mb"], 2),
                      "cpu_ratio": round(crm["cpu_s"] / max(baseline["cpu_s"], 0.1), 2)})
     return {"name": "worker_memory", "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": "2-core development machine, Temporal dev server on the same host", "runs": runs}
+            "runs": runs}
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from crm.settings import Settings
 
 async def _run(settings: Settings, work: Any) -> int:
     async with open_store(settings) as store:
+        await store.migrate()  # a database that has only seen `crm import` has no churn tables yet
         try:
             return await work(ChurnActivities(ChurnFeatures(store.pool), ChurnModels(store.pool)))
         except (NotEnoughHistory, NoModel) as missing:

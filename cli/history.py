@@ -30,6 +30,7 @@ async def import_history(settings: Settings, path: Path, rejections: Path | None
                       f"{report.rejected:,} rejected ({rate:,.0f} lines/s)", end="", file=sys.stderr, flush=True)
 
         async with open_store(settings) as store:
+            await store.migrate()  # importing into a fresh database is how many installations begin
             report = await HistoryImport(store.pool).run(path, rejected, progress, batch)
     finally:
         out.close()

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         description="PostgreSQL DSN; without it `crm dev` runs an embedded PostgreSQL.",
     )
     db_pool_max: int = Field(default=10, ge=1)
+    max_cached_workflows: int = Field(
+        default=5000, ge=0,
+        description="Workflows a worker keeps in memory between tasks (about 0.25 MB each); past it, a "
+        "workflow's next task first replays its whole history.",
+    )
 
     state_dir: Path = Path(".crm")
     ui_port: int = 8233

@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from support import CRM, event, eventually
@@ -86,6 +87,19 @@ async def test_json_lines_are_imported_once_with_aggregates_profiles_and_named_r
     code, out, _ = await crm_import(database_url, str(file))
     assert "accepted 0 new events, 9 already stored" in out
     assert await aggregates(store, brand) == expected
+
+
+async def test_a_fresh_database_takes_an_import_without_crm_migrate_first(tmp_path: Path, store: PlayerStore,
+                                                                          database_url: str, brand: str) -> None:
+    """Many installations begin with `crm import` into an empty database: it brings the schema."""
+    fresh = f"fresh_{uuid.uuid4().hex[:8]}"
+    await store.pool.execute(f"CREATE DATABASE {fresh}")
+    fresh_url = urlsplit(database_url)._replace(path=f"/{fresh}").geturl()
+    file = tmp_path / "history.jsonl"
+    file.write_text("".join(json.dumps(e) + "\n" for e in history(brand)))
+    code, out, err = await crm_import(fresh_url, str(file))
+    assert code == 0, err + out
+    assert "accepted 8 new events" in out
 
 
 async def test_csv_with_the_contracts_columns_imports_the_same(tmp_path: Path, database_url: str, store: PlayerStore,
