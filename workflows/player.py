@@ -8,6 +8,7 @@ recorded with its reason and the workflow keeps listening.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
@@ -83,12 +84,7 @@ class PlayerWorkflow:
     async def run(self, start: Any) -> None:
         if self._wrong_id:
             raise ApplicationError(self._wrong_id, type="InvalidWorkflowId", non_retryable=True)
-        if not self._carried and workflow.patched("seed-profile-from-store"):
-            await self._start_from_stored_profile()
-        # Runs begun before journeys existed keep running without them until continue-as-new.
-        self._journeys_on = workflow.patched("lifecycle-journeys")
-        if self._journeys_on:
-            await self._lifecycle.load_settings()
+        await self._begin()
         while True:
             self._index_for_staff()
             await _wait_until(
@@ -107,6 +103,19 @@ class PlayerWorkflow:
             if self._journeys_on and not self._has_work():
                 self._lifecycle.end_expired_pause()
                 await self._lifecycle.act(self._profile)  # after the events are stored
+
+    async def _begin(self) -> None:
+        if not self._carried and workflow.patched("start-reads-together"):
+            # A new player's first event waits on both reads: one round trip, not two.
+            self._journeys_on = True
+            await asyncio.gather(self._start_from_stored_profile(), self._lifecycle.load_settings())
+            return
+        if not self._carried and workflow.patched("seed-profile-from-store"):
+            await self._start_from_stored_profile()
+        # Runs begun before journeys existed keep running without them until continue-as-new.
+        self._journeys_on = workflow.patched("lifecycle-journeys")
+        if self._journeys_on:
+            await self._lifecycle.load_settings()
 
     async def _start_from_stored_profile(self) -> None:
         """A new workflow for a player PostgreSQL already knows (imported history, or a workflow

@@ -87,9 +87,14 @@ class Journey(abc.ABC):
         self._paused = start.marketing_paused
         self.group = control_group(start.brand, start.player_id, start.kind, start.settings.share(start.kind))
         workflow.upsert_search_attributes([CRM_BRAND.value_set(start.brand), CRM_JOURNEY.value_set([start.kind])])
-        await workflow.execute_activity_method(JourneyActivities.journey_started, JourneyStarted(
-            journey_id=workflow.info().workflow_id, brand=start.brand, player_id=start.player_id, kind=start.kind,
-            group=self.group, started_at=self.started_at), **BOOKKEEPING)
+        started = JourneyStarted(journey_id=workflow.info().workflow_id, brand=start.brand, player_id=start.player_id,
+                                 kind=start.kind, group=self.group, started_at=self.started_at)
+        recorded = None
+        if workflow.patched("first-step-beside-bookkeeping"):
+            # The player's first offer need not wait for our own bookkeeping row: one round trip less.
+            recorded = workflow.start_activity_method(JourneyActivities.journey_started, started, **BOOKKEEPING)
+        else:
+            await workflow.execute_activity_method(JourneyActivities.journey_started, started, **BOOKKEEPING)
         extra: dict[str, Any] = {}
         try:
             outcome, reason = await self.steps(start)
@@ -99,6 +104,8 @@ class Journey(abc.ABC):
         except asyncio.CancelledError:
             outcome, reason = "cancelled", "cancelled from Temporal"
         self.step = "ended"
+        if recorded is not None:
+            await recorded  # the start is written before the end
         result = JourneyResult(journey_id=workflow.info().workflow_id, kind=start.kind, group=self.group,
                                outcome=outcome, reason=reason, started_at=self.started_at, ended_at=workflow.now(),
                                **extra)
