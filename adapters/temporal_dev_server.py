@@ -16,6 +16,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
@@ -74,6 +75,11 @@ class TemporalDevServer:
     dynamic_config: dict[str, str] = field(default_factory=dict)
     log_file: Path | None = None
     _process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def on_free_ports(cls, db_file: Path, **options: Any) -> TemporalDevServer:
+        """A server beside whatever already runs here (tests, benchmarks)."""
+        return cls(db_file=db_file, port=free_port(), ui_port=free_port(), http_port=free_port(), **options)
 
     @property
     def address(self) -> str:

@@ -50,8 +50,7 @@ async def _open(kind: str, players: int) -> dict[str, Any]:
     from worker import build_worker
 
     with tempfile.TemporaryDirectory() as state:
-        server = TemporalDevServer(db_file=Path(state) / "temporal.db", port=free_port(), ui_port=free_port(),
-                                   http_port=free_port())
+        server = TemporalDevServer.on_free_ports(Path(state) / "temporal.db")
         client = await server.start()
         slots = asyncio.Semaphore(CONCURRENCY)
         started = time.perf_counter()

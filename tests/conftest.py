@@ -44,11 +44,8 @@ async def store(database_url: str) -> AsyncIterator[PlayerStore]:
 @pytest.fixture(scope="session")
 async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TemporalDevServer]:
     state = tmp_path_factory.mktemp("temporal")
-    server = TemporalDevServer(
-        db_file=state / "temporal.db",
-        port=free_port(),
-        ui_port=free_port(),
-        http_port=free_port(),
+    server = TemporalDevServer.on_free_ports(
+        state / "temporal.db",
         log_file=state / "temporal.log",
         # Small enough that the tests see continue-as-new happen.
         dynamic_config={"limit.historyCount.suggestContinueAsNew": "40"},

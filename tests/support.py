@@ -17,6 +17,27 @@ REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
+async def time_skipping_environment() -> Any:
+    """Temporal's time-skipping test server (pip-installed), with our converter and search attributes.
+
+    Its start is given 30 s: the SDK's default of 5 s failed now and then with the rest of the
+    suite busy on two cores."""
+    import shutil
+    from datetime import timedelta
+
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from adapters.temporal import register_search_attributes
+
+    server = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server, data_converter=pydantic_data_converter,
+        test_server_startup_timeout=timedelta(seconds=30))
+    await register_search_attributes(env.client)  # the test server cannot list them
+    return env
+
+
 async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
     """Poll until ``check`` returns without AssertionError; re-raise the last one on timeout."""
     deadline = asyncio.get_running_loop().time() + timeout

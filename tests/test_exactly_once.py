@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support import event, eventually, kept_effects, platform_settings, treated_player
+from support import event, eventually, kept_effects, platform_settings, time_skipping_environment, treated_player
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.event_sender import EventSender
 from adapters.platform.messaging import message_id
 from adapters.store import PlayerStore
-from adapters.temporal import register_search_attributes
 from crm.players import PlayerRef
 from rules.registry import SHIPPED_RULES, RuleRegistry
 from worker import build_worker
@@ -45,13 +42,8 @@ def quick_rules(tmp_path_factory: pytest.TempPathFactory) -> RuleRegistry:
 
 @pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    server = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server, data_converter=pydantic_data_converter)
+    env = await time_skipping_environment()
     try:
-        await register_search_attributes(env.client)
         yield env
     finally:
         await env.shutdown()

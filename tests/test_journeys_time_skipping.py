@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import event, eventually, platform_settings
+from support import event, eventually, platform_settings, time_skipping_environment
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
-from adapters.temporal import register_search_attributes
 from crm.journeys import control_group
 from crm.players import PlayerRef
 from rules.registry import RuleRegistry
@@ -35,13 +32,8 @@ BRAND = "acme"
 
 @pytest.fixture(scope="module")
 async def env(store: PlayerStore, rules: RuleRegistry, platform: Any) -> AsyncIterator[WorkflowEnvironment]:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    server = shutil.which("temporal-test-server", path=str(Path(sys.executable).parent))
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server, data_converter=pydantic_data_converter)
+    env = await time_skipping_environment()
     try:
-        await register_search_attributes(env.client)  # the test server cannot list them
         async with build_worker(env.client, store, QUEUE, rules, platform_settings(platform)):
             yield env
     finally:
