@@ -116,7 +116,22 @@ def stream(events: int, registrations: float, seed: int = 11) -> list[dict[str, 
     return out
 
 
-async def bare_capacity(client: Client, signals: int, workflows: int = 100, concurrency: int = 32) -> float:
+async def history_lengths(client: Client, query: str) -> dict[str, int]:
+    """History events the server wrote, by workflow type: its work, which the two paths differ in."""
+    totals: dict[str, int] = {}
+    slots = asyncio.Semaphore(16)
+
+    async def add(execution: Any) -> None:  # visibility's own history_length lags for running workflows
+        async with slots:
+            length = (await client.get_workflow_handle(execution.id, run_id=execution.run_id).describe()).history_length
+        totals[execution.workflow_type] = totals.get(execution.workflow_type, 0) + length
+
+    await asyncio.gather(*[add(e) async for e in client.list_workflows(query)])
+    return totals
+
+
+async def bare_capacity(client: Client, signals: int, workflows: int = 100,
+                        concurrency: int = 32) -> tuple[float, dict[str, int]]:
     """Signals/s to running workflows that do nothing with them, sent as fast as the server takes them."""
     async with Worker(client, task_queue="bench-bare", workflows=[BareCounter]):
         handles = [await client.start_workflow(BareCounter.run, id=f"bare-{time.time_ns()}-{n}",
@@ -130,9 +145,11 @@ async def bare_capacity(client: Client, signals: int, workflows: int = 100, conc
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(signals)))
         seconds = time.perf_counter() - started
+        written = {}
         for h in handles:
+            written[h.id] = (await h.describe()).history_length
             await h.terminate()
-    return signals / seconds
+    return signals / seconds, {"BareCounter": sum(written.values())}
 
 
 async def open_loop(events: list[dict[str, Any]], rate: float, send: Any) -> tuple[dict[str, float], float]:
@@ -174,7 +191,8 @@ async def main(rate: float, seconds: float, registrations: float = 0.05) -> dict
             await store.migrate()
             await ensure_search_attributes(client)
             events = stream(int(rate * seconds), registrations)
-            baseline = await bare_capacity(client, signals=max(200, min(len(events), 5000)))
+            bare_signals = max(200, min(len(events), 5000))
+            baseline, bare_history = await bare_capacity(client, bare_signals)
 
             async with reference_platform(port=free_port(), smtp_port=free_port()) as reference, crm_worker(
                 client, server.address, pg.get_uri(), reference.url, reference.smtp_port,
@@ -196,6 +214,7 @@ async def main(rate: float, seconds: float, registrations: float = 0.05) -> dict
                 for entry in reference.ledger.grants + reference.ledger.messages:
                     at = datetime.fromisoformat(entry["at"]).timestamp()
                     first_action[entry["player_id"]] = min(at, first_action.get(entry["player_id"], at))
+                crm_history = await history_lengths(client, "TaskQueue = 'bench-crm'")
         finally:
             await store.close()
             pg.cleanup()
@@ -213,6 +232,9 @@ async def main(rate: float, seconds: float, registrations: float = 0.05) -> dict
         "baseline_bare_signals_per_s": round(baseline, 1),
         "crm_sustained_per_s": round(len(rows) / drained, 1),
         "ratio_crm_to_baseline": round(len(rows) / drained / baseline, 2),
+        "history_events_per_event": round(sum(crm_history.values()) / max(1, len(rows)), 1),
+        "history_events_per_event_by_workflow": {k: round(v / max(1, len(rows)), 2) for k, v in sorted(crm_history.items())},
+        "baseline_history_events_per_signal": round(bare_history["BareCounter"] / bare_signals, 1),
         "event_to_postgres_ms": percentiles(to_postgres),
         "trigger_to_action_ms": percentiles(to_action) if to_action else None,
     }
@@ -225,6 +247,9 @@ def report(result: dict[str, Any]) -> str:
              f"{'crm: sustained into PostgreSQL':<52}{result['crm_sustained_per_s']:>10}",
              f"ratio crm/baseline: {result['ratio_crm_to_baseline']}   over {result['seconds']} s,"
              f" {result['stored']} of {result['events']} events stored, sender at most {result['sender_late_s']} s late",
+             f"history events the server wrote per event: crm {result['history_events_per_event']} ("
+             + ", ".join(f"{k} {v}" for k, v in result["history_events_per_event_by_workflow"].items())
+             + f"), bare {result['baseline_history_events_per_signal']}",
              "event sent -> row in PostgreSQL (ms): " + ", ".join(f"{k} {v}" for k, v in result["event_to_postgres_ms"].items())]
     if result["trigger_to_action_ms"]:
         lines.append(f"registered sent -> welcome's first action at the platform (ms, {result['acted']} of"

@@ -26,6 +26,12 @@ JOURNEY_STEPS: dict[str, tuple[str, ...]] = {
     "vip_upgrade": ("start", "approved"),
 }
 
+# The trigger each journey's decisions are asked at.
+JOURNEY_TRIGGERS: dict[str, str] = {
+    "welcome": "registered", "first_deposit": "first_deposit", "loss_recovery": "loss",
+    "reactivation": "inactive", "vip_upgrade": "vip_review",
+}
+
 Outcome = Literal["converted", "expired", "cancelled"]
 Group = Literal["treatment", "holdout"]
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from crm.batch import Rejection
 from crm.events import Event, SelfExcluded
 from crm.facts import ChurnSignal
-from crm.journeys import JourneyResult
+from crm.journeys import JourneyResult, PlayerView
 from crm.profile import PlayerProfile
 from crm.segments import POPULATION
 
@@ -58,6 +58,7 @@ class LifecycleState(BaseModel):
     pause_changed: bool = False
     notes: list[Note] = []
     view_changed: bool = False
+    sent_view: PlayerView | None = None  # the view running journeys were last told of
     population: list[str] = []  # segments only the daily run can tell (high_value, prefers_*)
 
 

@@ -29,14 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from crm.events import CHANNELS, Channel
 from crm.facts import FACT_NAMES, SEGMENTS, TRIGGERS, VipTier, fact_kind
-from crm.journeys import JOURNEY_STEPS
+from crm.journeys import JOURNEY_STEPS, JOURNEY_TRIGGERS
 
 COMPARISONS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "exists")
-# A journey names the trigger its decisions are asked at.
-JOURNEYS = {
-    "welcome": "registered", "first_deposit": "first_deposit", "loss_recovery": "loss",
-    "reactivation": "inactive", "vip_upgrade": "vip_review",
-}
 MAX_PRIORITY = 999_999
 BONUS_KINDS = ("deposit_match", "free_spins", "cashback", "free_bet")
 
@@ -423,11 +418,11 @@ def _trigger_of(node: dict, rule_id: str, problems: Problems, line: int) -> str 
         return None
     if "journey" in node:
         journey = node["journey"]
-        if journey not in JOURNEYS:
+        if journey not in JOURNEY_TRIGGERS:
             problems.add(line_of(node, "journey", line), rule_id, "journey",
-                         f"unknown journey {journey!r}{did_you_mean(str(journey), list(JOURNEYS))}")
+                         f"unknown journey {journey!r}{did_you_mean(str(journey), list(JOURNEY_TRIGGERS))}")
             return None
-        return JOURNEYS[journey]
+        return JOURNEY_TRIGGERS[journey]
     trigger = node["trigger"]
     if trigger not in TRIGGERS:
         problems.add(line_of(node, "trigger", line), rule_id, "trigger",

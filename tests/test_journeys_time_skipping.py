@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import event, eventually, platform_settings, time_skipping_environment
+from support import event, eventually, platform_settings, time_skipping_environment, treated_player
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.event_sender import EventSender
@@ -393,3 +394,55 @@ async def test_staff_pause_marketing_notes_and_churn_risk(
 
     await eventually(scored, timeout=20)
     await running(env, player_id, "reactivation")
+
+
+async def test_a_returning_players_session_costs_one_workflow_task_and_wakes_no_journey(
+    env: WorkflowEnvironment, store: PlayerStore
+) -> None:
+    """What keeps the live path cheap: the session is stored inside the task that received it, no
+    timer is started and cancelled for it, and the welcome journey (waiting for KYC or a deposit)
+    is not signalled; a deposit still reaches it and converts it."""
+    player_id = treated_player(BRAND, "welcome")
+    await send(env, "registered", player_id, country="MT", currency="EUR", birth_date="1990-01-01",
+               consents={"email": True})
+    welcome = env.client.get_workflow_handle(f"journey:welcome:{BRAND}:{player_id}:1")
+
+    async def welcomed() -> None:
+        assert (await journeys(env, player_id))["running"] == {"welcome": welcome.id}
+        assert (await welcome.query("journey"))["waiting_until"] is not None
+
+    await eventually(welcomed, timeout=20)
+    player = env.client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id)
+    before, welcome_before = await kinds(player), await kinds(welcome)
+    sessions = 5
+    for n in range(sessions):
+        began = now()
+        await send(env, "session_ended", player_id, started_at=began, game_category="slots", rounds=10,
+                   stake="5", win="4")
+
+        async def stored(expected: int = n + 1) -> None:
+            rows = await store.fetch("SELECT count(*) AS n FROM events WHERE player_id = $1 AND type = 'session_ended'",
+                                     player_id)
+            assert rows[0]["n"] == expected
+        await eventually(stored, timeout=10)
+
+    async def settled() -> None:  # the row is in before the task that stored it completes
+        assert not (await player.describe()).raw_description.HasField("pending_workflow_task")
+    await eventually(settled, timeout=10)
+    spent = await kinds(player) - before
+    assert 1 <= spent["workflow_task_completed"] <= sessions  # events arriving together share one
+    assert spent["activity_task_scheduled"] == spent["timer_started"] == spent["timer_canceled"] == 0
+    assert await kinds(welcome) == welcome_before
+
+    await send(env, "deposit_succeeded", player_id, amount="20", method="card")
+
+    async def converted() -> None:
+        assert [(r["kind"], r["outcome"]) for r in (await journeys(env, player_id))["ended"]] == [
+            ("welcome", "converted")]
+    await eventually(converted, timeout=20)
+
+
+async def kinds(handle: Any) -> Counter[str]:
+    """The history's events by kind: what the server wrote for this workflow."""
+    history = await handle.fetch_history()
+    return Counter(e.WhichOneof("attributes").removesuffix("_event_attributes") for e in history.events)

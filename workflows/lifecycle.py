@@ -7,6 +7,7 @@ Protection (self-exclusion, closure, a high RG flag) stops every running journey
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -127,7 +128,10 @@ class Lifecycle:
             await self._signal_all("marketing_paused", s.pause.reason if s.pause else None)
         if s.view_changed:
             s.view_changed = False
-            await self._signal_all("player_changed", self.view(profile))
+            if workflow.patched("view-to-watchers"):
+                await self._tell_watchers(self.view(profile))
+            else:
+                await self._signal_all("player_changed", self.view(profile))
         due, s.due = s.due, []
         for item in due:
             await self._start(item, profile)
@@ -262,10 +266,23 @@ class Lifecycle:
         at = self._inactive_due_at()
         return at is not None and at <= workflow.now() and profile.registered_at is not None
 
+    async def _tell_watchers(self, view: PlayerView) -> None:
+        """A journey hears of a change only in what it waits on, and all of them in one workflow task:
+        most events (a session, for a player in welcome) then cost no journey any work."""
+        before, self.state.sent_view = self.state.sent_view, view
+        changed = {f for f in PlayerView.model_fields if before is None or getattr(before, f) != getattr(view, f)}
+        watching = [kind for kind in self.state.running if JOURNEY_WORKFLOWS[kind].watches & changed]
+        await asyncio.gather(*(self._signal(kind, "player_changed", view) for kind in watching))
+
+    async def _signal(self, kind: str, signal: str, arg: Any) -> None:
+        child_id = self.state.running[kind]
+        try:
+            await workflow.get_external_workflow_handle(child_id).signal(signal, arg)
+        except Exception:  # noqa: BLE001 - the journey has ended meanwhile
+            workflow.logger.info("journey %s gone before signal %s", child_id, signal)
+            if self.state.running.get(kind) == child_id:
+                del self.state.running[kind]
+
     async def _signal_all(self, signal: str, arg: Any) -> None:
-        for kind, child_id in list(self.state.running.items()):
-            try:
-                await workflow.get_external_workflow_handle(child_id).signal(signal, arg)
-            except Exception:  # noqa: BLE001 - the journey has ended meanwhile
-                workflow.logger.info("journey %s gone before signal %s", child_id, signal)
-                self.state.running.pop(kind, None)
+        for kind in list(self.state.running):
+            await self._signal(kind, signal, arg)

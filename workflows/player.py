@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -74,6 +74,9 @@ class PlayerWorkflow:
         self._rejection_seq = 0
         self._lifecycle = Lifecycle(self._player.brand, self._player.player_id, state.lifecycle)
         self._journeys_on = False
+        self._record_in_task = False
+        self._wake: asyncio.Task[None] | None = None  # the one timer armed for _next_wake()
+        self._wake_at: datetime | None = None
         self._reindex = False  # staff-visible attributes changed without other work to do
         meter = workflow.metric_meter().with_additional_attributes({"brand": self._player.brand})
         self._accepted_metric = meter.create_counter("crm_events_accepted", "Player events accepted")
@@ -84,13 +87,22 @@ class PlayerWorkflow:
     async def run(self, start: Any) -> None:
         if self._wrong_id:
             raise ApplicationError(self._wrong_id, type="InvalidWorkflowId", non_retryable=True)
+        # Events are stored inside the workflow task that received them (a local activity): a
+        # returning player's event costs one workflow task, not two.
+        self._record_in_task = workflow.patched("record-in-workflow-task")
         await self._begin()
+        one_wake_timer = workflow.patched("one-wake-timer")
+        woken = lambda: (self._has_work() or self._journey_work() or self._should_continue_as_new()  # noqa: E731
+                         or self._reindex)
         while True:
             self._index_for_staff()
-            await _wait_until(
-                lambda: self._has_work() or self._journey_work() or self._should_continue_as_new() or self._reindex,
-                timeout=self._time_to_next_wake(),
-            )
+            if one_wake_timer:
+                self._arm_wake()
+                await workflow.wait_condition(lambda: woken() or bool(self._wake and self._wake.done()))
+                if self._wake and self._wake.done():
+                    self._wake = None
+            else:
+                await _wait_until(woken, timeout=self._time_to_next_wake())
             self._reindex = False
             self._end_expired_exclusion()
             if self._should_continue_as_new():
@@ -239,7 +251,10 @@ class PlayerWorkflow:
         )
         self._profile_dirty = False
         try:
-            await workflow.execute_activity_method(RecordingActivities.record, batch, **RECORD_OPTIONS)
+            if self._record_in_task:
+                await workflow.execute_local_activity_method(RecordingActivities.record, batch, **RECORD_OPTIONS)
+            else:
+                await workflow.execute_activity_method(RecordingActivities.record, batch, **RECORD_OPTIONS)
         except ActivityError:
             # Storage is down: keep everything and try again later. Continue-as-new may
             # happen meanwhile and carries the unrecorded events along.
@@ -293,11 +308,31 @@ class PlayerWorkflow:
     def _journey_work(self) -> bool:
         return self._journeys_on and self._lifecycle.has_work()
 
-    def _time_to_next_wake(self) -> timedelta | None:
+    def _next_wake(self) -> datetime | None:
         """The end of a self-exclusion, or a journey timer (inactivity, a pause's end)."""
         until = self._profile.self_excluded_until if self._profile.self_excluded else None
         wakes = [t for t in (until, self._lifecycle.next_wake() if self._journeys_on else None) if t is not None]
-        return max(min(wakes) - workflow.now(), timedelta(0)) if wakes else None
+        return min(wakes, default=None)
+
+    def _time_to_next_wake(self) -> timedelta | None:
+        at = self._next_wake()
+        return max(at - workflow.now(), timedelta(0)) if at else None
+
+    def _arm_wake(self) -> None:
+        """Keep one timer for the next time the loop must look without an event.
+
+        Every activity moves the inactivity wake later; re-arming for it would start and cancel
+        a timer per event. The armed timer stays instead: when it fires early, the loop finds
+        nothing due and arms the next one. Only a wake earlier than the armed one replaces it.
+        """
+        at = self._next_wake()
+        if at is None or (self._wake and self._wake_at and self._wake_at <= at):
+            return
+        if self._wake:
+            self._wake.cancel()
+        self._wake = asyncio.ensure_future(workflow.sleep(
+            max(at - workflow.now(), timedelta(seconds=1)), summary="look again: inactivity, a pause or exclusion ends"))
+        self._wake_at = at
 
     def _end_expired_exclusion(self) -> None:
         until = self._profile.self_excluded_until

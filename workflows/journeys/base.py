@@ -14,14 +14,13 @@ import abc
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
-from crm.journeys import Group, JourneyResult, JourneyStart, Outcome, PlayerView, control_group
-from rules.format import JOURNEYS
+from crm.journeys import JOURNEY_TRIGGERS, Group, JourneyResult, JourneyStart, Outcome, PlayerView, control_group
 
 with workflow.unsafe.imports_passed_through():
     from activities.acting import ActingActivities, Order
@@ -48,6 +47,10 @@ class Stopped(Exception):
 
 class Journey(abc.ABC):
     """Base of the five journeys; not a workflow itself."""
+
+    # What of the player's view the journey's waits depend on: the player's workflow signals a
+    # change only to the journeys that watch it.
+    watches: ClassVar[frozenset[str]] = frozenset(PlayerView.model_fields)
 
     def __init__(self) -> None:
         self.view = PlayerView()
@@ -143,7 +146,7 @@ class Journey(abc.ABC):
             DecisionActivities.decide_for_player,
             PlayerDecisionRequest(decision_key=f"{workflow.info().workflow_id}:{step}{occasion}", brand=self.start.brand,
                                   player_id=self.start.player_id, step=step, marketing_paused=self._paused,
-                                  trigger=question.pop("trigger", JOURNEYS[self.start.kind]), **question),
+                                  trigger=question.pop("trigger", JOURNEY_TRIGGERS[self.start.kind]), **question),
             **PLATFORM_CALL,
         )
 

@@ -10,6 +10,8 @@ from workflows.journeys.base import Journey
 
 @workflow.defn(name="FirstDepositJourney")
 class FirstDepositJourney(Journey):
+    watches = frozenset({"deposit_count"})
+
     @workflow.run
     async def run(self, start: JourneyStart) -> JourneyResult:
         return await self.run_journey(start)

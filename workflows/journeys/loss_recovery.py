@@ -14,6 +14,8 @@ from workflows.journeys.base import Journey
 
 @workflow.defn(name="LossRecoveryJourney")
 class LossRecoveryJourney(Journey):
+    watches = frozenset({"session_count"})
+
     @workflow.run
     async def run(self, start: JourneyStart) -> JourneyResult:
         return await self.run_journey(start)

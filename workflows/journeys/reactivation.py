@@ -12,6 +12,8 @@ from workflows.journeys.base import Journey
 
 @workflow.defn(name="ReactivationJourney")
 class ReactivationJourney(Journey):
+    watches = frozenset({"last_active_at"})
+
     @workflow.run
     async def run(self, start: JourneyStart) -> JourneyResult:
         return await self.run_journey(start)

@@ -21,6 +21,8 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn(name="VipUpgradeJourney")
 class VipUpgradeJourney(Journey):
+    watches = frozenset[str]()
+
     def __init__(self) -> None:
         super().__init__()
         self._review: VipReview | None = None

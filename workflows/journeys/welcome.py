@@ -10,6 +10,8 @@ from workflows.journeys.base import Journey
 
 @workflow.defn(name="WelcomeJourney")
 class WelcomeJourney(Journey):
+    watches = frozenset({"deposit_count", "kyc_status"})
+
     @workflow.run
     async def run(self, start: JourneyStart) -> JourneyResult:
         return await self.run_journey(start)
