@@ -271,11 +271,11 @@ class Lifecycle:
         most events (a session, for a player in welcome) then cost no journey any work."""
         before, self.state.sent_view = self.state.sent_view, view
         changed = {f for f in PlayerView.model_fields if before is None or getattr(before, f) != getattr(view, f)}
-        watching = [kind for kind in self.state.running if JOURNEY_WORKFLOWS[kind].watches & changed]
-        await asyncio.gather(*(self._signal(kind, "player_changed", view) for kind in watching))
+        watching = [(kind, child) for kind, child in self.state.running.items()
+                    if JOURNEY_WORKFLOWS[kind].watches & changed]
+        await asyncio.gather(*(self._signal(kind, child, "player_changed", view) for kind, child in watching))
 
-    async def _signal(self, kind: str, signal: str, arg: Any) -> None:
-        child_id = self.state.running[kind]
+    async def _signal(self, kind: str, child_id: str, signal: str, arg: Any) -> None:
         try:
             await workflow.get_external_workflow_handle(child_id).signal(signal, arg)
         except Exception:  # noqa: BLE001 - the journey has ended meanwhile
@@ -284,5 +284,5 @@ class Lifecycle:
                 del self.state.running[kind]
 
     async def _signal_all(self, signal: str, arg: Any) -> None:
-        for kind in list(self.state.running):
-            await self._signal(kind, signal, arg)
+        for kind, child_id in list(self.state.running.items()):
+            await self._signal(kind, child_id, signal, arg)
