@@ -1,6 +1,7 @@
 """The benchmark suite: every case, each beside its baseline from the same run.
 
-    make bench                                   # full sizes, about half an hour on 2 cores
+    make bench                                   # full sizes, about two hours on 2 cores (most of it
+                                                 # opening 100,000 player workflows)
     .venv/bin/python bench/run.py --smoke        # tiny sizes, to check the harness (CI runs it)
 
 Writes bench/results.json (or --out DIR/results.json) and a markdown table, results.md, beside it.
@@ -22,7 +23,7 @@ from bench import bulk_import, churn_scoring, decisions, live_events, worker_mem
 from bench.results import RESULTS, save_case  # noqa: E402
 
 FULL = {"live_events": (100, 300), "bulk_import": (1_000_000, 50_000), "decisions": (2000, 5),
-        "churn_scoring": [100_000, 1_000_000], "worker_memory": [10_000]}
+        "churn_scoring": [100_000, 1_000_000], "worker_memory": [10_000, 100_000]}
 SMOKE = {"live_events": (10, 3), "bulk_import": (2000, 50), "decisions": (50, 1), "churn_scoring": [500],
          "worker_memory": [20]}
 
