@@ -3,6 +3,10 @@
 Events only note what they call for (`note_event`); the workflow's loop then calls `act()`
 after the events are stored, so a journey's first decision always sees them in Postgres.
 Protection (self-exclusion, closure, a high RG flag) stops every running journey first.
+
+PlayerWorkflow imports this module passed through the sandbox, so that it is not executed
+again for every player's run (that cost a quarter of the worker's CPU and 40 KB per open
+workflow). It must therefore keep no module-level state and read time only as `workflow.now()`.
 """
 
 from __future__ import annotations

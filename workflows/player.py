@@ -25,10 +25,10 @@ from crm.journeys import JourneyResult
 from crm.players import PlayerRef
 from crm.player_state import CarriedState, ChurnRisk, LifecycleState, Note, Pause, PopulationSegments
 from crm.profile import PlayerProfile
-from workflows.lifecycle import Lifecycle
 
 with workflow.unsafe.imports_passed_through():
     from activities.recording import RecordingActivities
+    from workflows.lifecycle import Lifecycle
 
 CRM_BRAND = SearchAttributeKey.for_keyword("CrmBrand")
 CRM_STAGE = SearchAttributeKey.for_keyword("CrmStage")

@@ -6,6 +6,9 @@ decision point and `wait_until()` between them. The base makes sure that:
 - every action carries the key `{workflow id}:{step}:{index}`, so nothing lands twice;
 - a `stop` from the player's workflow (protection) or staff ends it before the next step;
 - the end is recorded (converted, expired, cancelled + reason) and reported to the player.
+
+The journeys import this module passed through the sandbox (it is not executed again for each
+journey's run), so it keeps no module-level state and reads time only as `workflow.now()`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
-from workflows.journeys.base import Journey
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.journeys.base import Journey
 
 
 @workflow.defn(name="FirstDepositJourney")

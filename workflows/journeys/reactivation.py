@@ -7,7 +7,9 @@ from datetime import datetime
 from temporalio import workflow
 
 from crm.journeys import JourneyResult, JourneyStart, Outcome, spoken
-from workflows.journeys.base import Journey
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.journeys.base import Journey
 
 
 @workflow.defn(name="ReactivationJourney")

@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from temporalio import workflow
 
 from crm.journeys import JourneyResult, JourneyStart, Outcome, VipReview, spoken
-from workflows.journeys.base import PLATFORM_CALL, Journey
 
 with workflow.unsafe.imports_passed_through():
     from activities.acting import ActingActivities, Order
     from activities.journeys import JourneyActivities, VipCheck
+    from workflows.journeys.base import PLATFORM_CALL, Journey
 
 
 @workflow.defn(name="VipUpgradeJourney")
