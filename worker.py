@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import signal
@@ -38,6 +40,7 @@ from adapters.player_facts import PlayerFacts
 from adapters.segments import Segments
 from adapters.store import PlayerStore
 from adapters.temporal import connect, ensure_churn_schedules, ensure_search_attributes
+from crm.journeys import journey_task_queue
 from crm.settings import Settings
 from rules.registry import RuleRegistry
 from workflows.churn_scoring import ChurnScoringWorkflow
@@ -46,14 +49,48 @@ from workflows.player import PlayerWorkflow
 
 log = logging.getLogger("crm.worker")
 
+# Journeys begun before they had a queue of their own still run on the players' one.
 WORKFLOWS = [PlayerWorkflow, *JOURNEY_WORKFLOWS.values(), ChurnScoringWorkflow]
 # The pure core is deterministic; passing it through keeps one copy of pydantic's models in
 # memory instead of re-importing them per workflow run.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("crm"))
 
 
+class Workers:
+    """The players' worker and the journeys' worker: one process, started and stopped together.
+
+    Two task queues keep a journey's steps out of the queue every session event goes through;
+    at 100 events/s a step waited there seconds for its turn. Both register every activity: an
+    activity runs on the queue of the workflow that scheduled it.
+    """
+
+    def __init__(self, players: Worker, journeys: Worker) -> None:
+        self.workers = (players, journeys)
+
+    async def run(self) -> None:
+        runs = [asyncio.create_task(w.run()) for w in self.workers]
+        try:
+            await asyncio.gather(*runs)
+        finally:  # one failed: the other stops too rather than run half a CRM
+            await self.shutdown()
+            await asyncio.gather(*runs, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(w.shutdown() for w in self.workers if w.is_running))
+
+    async def __aenter__(self) -> Workers:
+        async with contextlib.AsyncExitStack() as started:
+            for w in self.workers:
+                await started.enter_async_context(w)
+            self._stack = started.pop_all()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
 def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry,
-                 settings: Settings) -> Worker:
+                 settings: Settings) -> Workers:
     http = PlatformHttp(settings.platform_url, timeout=timedelta(seconds=settings.platform_timeout_seconds))
     risk, ledger = Risk(http), Ledger(store.pool)
     facts = PlayerFacts(store.pool, risk, rules)
@@ -65,20 +102,17 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
     models = ChurnModels(store.pool)
     churn, signalling = ChurnActivities(ChurnFeatures(store.pool), models), ChurnSignalling(models, rules, client)
     segments = SegmentActivities(Segments(store.pool), rules, client)
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=[
-            recording.record, recording.stored_profile, deciding.decide, deciding.decide_for_player,
-            acting.grant_incentive, acting.send_message, acting.set_vip_tier, acting.create_task,
-            journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
-            journeys.check_affordability, journeys.exclude_across_group,
-            churn.train, churn.score, signalling.signal_crossings, segments.refresh, segments.notify,
-        ],
-        workflow_runner=WORKFLOW_RUNNER,
-        max_cached_workflows=settings.max_cached_workflows,
-    )
+    activities = [
+        recording.record, recording.stored_profile, deciding.decide, deciding.decide_for_player,
+        acting.grant_incentive, acting.send_message, acting.set_vip_tier, acting.create_task,
+        journeys.brand_journeys, journeys.vip_tier_due, journeys.journey_started, journeys.journey_ended,
+        journeys.check_affordability, journeys.exclude_across_group,
+        churn.train, churn.score, signalling.signal_crossings, segments.refresh, segments.notify,
+    ]
+    worker = functools.partial(Worker, client, activities=activities, workflow_runner=WORKFLOW_RUNNER,
+                               max_cached_workflows=settings.max_cached_workflows)
+    return Workers(worker(task_queue=task_queue, workflows=WORKFLOWS),
+                   worker(task_queue=journey_task_queue(task_queue), workflows=list(JOURNEY_WORKFLOWS.values())))
 
 
 def churn_intervals(rules: RuleRegistry) -> dict[str, timedelta]:
@@ -113,8 +147,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             log.info("churn scoring schedules created or changed: %s", ", ".join(scheduled))
         async with build_worker(client, store, settings.task_queue, rules, settings):
             log.info(
-                "worker polling task queue %r on %s (metrics on :%s)",
-                settings.task_queue, settings.temporal_address, settings.metrics_port or "off",
+                "worker polling task queues %r and %r on %s (metrics on :%s)",
+                settings.task_queue, journey_task_queue(settings.task_queue), settings.temporal_address,
+                settings.metrics_port or "off",
             )
             await stop.wait()
         log.info("worker stopped")

@@ -57,6 +57,7 @@ from adapters.temporal import ensure_search_attributes  # noqa: E402
 from adapters.temporal_dev_server import TemporalDevServer, free_port  # noqa: E402
 from bench.hops import where_time_goes  # noqa: E402
 from bench.results import machine, save_case  # noqa: E402
+from crm.journeys import journey_task_queue  # noqa: E402
 from simulator.demo import awake_timezone  # noqa: E402
 
 BRAND = "bench"  # no brand file: the default rules and pack
@@ -237,7 +238,8 @@ async def main(rate: float, seconds: float, registrations: float = 0.01) -> dict
                 first_action: dict[str, float] = {}
                 for player, at in welcome_actions(reference.ledger):
                     first_action[player] = min(at, first_action.get(player, at))
-                crm_history = await history_lengths(client, "TaskQueue = 'bench-crm'")
+                crm_history = await history_lengths(
+                    client, f"TaskQueue = 'bench-crm' OR TaskQueue = '{journey_task_queue('bench-crm')}'")
                 path = await where_time_goes(client, BRAND, registered, first_action)
         finally:
             await store.close()

@@ -124,6 +124,12 @@ def journey_id(kind: str, brand: str, player_id: str, n: int) -> str:
     return f"journey:{kind}:{brand}:{player_id}:{n}"
 
 
+def journey_task_queue(task_queue: str) -> str:
+    """Journeys have a task queue of their own beside the players' one: a journey's next step, the
+    one a player is waiting for, never queues behind every other player's session."""
+    return f"{task_queue}-journeys"
+
+
 class PlayerView(BaseModel):
     """What a running journey knows of its player: the parent sends a fresh one on each change."""
 

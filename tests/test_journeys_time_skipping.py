@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.event_sender import EventSender
 from adapters.store import PlayerStore
-from crm.journeys import control_group
+from crm.journeys import control_group, journey_task_queue
 from crm.players import PlayerRef
 from rules.registry import RuleRegistry
 from worker import build_worker
@@ -440,6 +440,27 @@ async def test_a_returning_players_session_costs_one_workflow_task_and_wakes_no_
         assert [(r["kind"], r["outcome"]) for r in (await journeys(env, player_id))["ended"]] == [
             ("welcome", "converted")]
     await eventually(converted, timeout=20)
+
+
+async def test_a_new_players_welcome_starts_in_the_task_that_got_registered_on_the_journeys_queue(
+    env: WorkflowEnvironment,
+) -> None:
+    """What keeps registration-to-action short under load: the player's workflow reads, stores and
+    starts the welcome within its first workflow task, and the welcome's steps are queued apart
+    from every other player's sessions."""
+    player_id = treated_player(BRAND, "welcome")
+    await send(env, "registered", player_id, country="MT", currency="EUR", birth_date="1990-01-01",
+               consents={"email": True})
+    welcome = await running(env, player_id, "welcome")
+    history = await env.client.get_workflow_handle(PlayerRef(BRAND, player_id).workflow_id).fetch_history()
+    until_welcome: Counter[str] = Counter()
+    for e in history.events:
+        until_welcome[e.WhichOneof("attributes").removesuffix("_event_attributes")] += 1
+        if e.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            break
+    assert until_welcome["start_child_workflow_execution_initiated"] == 1
+    assert until_welcome["workflow_task_completed"] == 1 and until_welcome["activity_task_scheduled"] == 0
+    assert (await env.client.get_workflow_handle(welcome).describe()).task_queue == journey_task_queue(QUEUE)
 
 
 async def kinds(handle: Any) -> Counter[str]:

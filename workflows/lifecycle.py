@@ -29,7 +29,7 @@ from crm.events import (
     SelfExcluded,
     SessionEnded,
 )
-from crm.journeys import JourneyResult, JourneySettings, JourneyStart, PlayerView, journey_id
+from crm.journeys import JourneyResult, JourneySettings, JourneyStart, PlayerView, journey_id, journey_task_queue
 from crm.player_facts import AT_RISK_FROM
 from crm.player_state import Due, LifecycleState
 from crm.profile import PLAYER_ACTIVITY, PlayerProfile
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journeys.reactivation import ReactivationJourney
     from workflows.journeys.vip_upgrade import VipUpgradeJourney
     from workflows.journeys.welcome import WelcomeJourney
+    from workflows.patches import Patches
 
 JOURNEY_WORKFLOWS = {
     "welcome": WelcomeJourney, "first_deposit": FirstDepositJourney, "loss_recovery": LossRecoveryJourney,
@@ -57,8 +58,8 @@ KEPT_HISTORY = 20
 
 
 class Lifecycle:
-    def __init__(self, brand: str, player_id: str, state: LifecycleState) -> None:
-        self.brand, self.player_id, self.state = brand, player_id, state
+    def __init__(self, brand: str, player_id: str, state: LifecycleState, patches: Patches) -> None:
+        self.brand, self.player_id, self.state, self.patches = brand, player_id, state, patches
         self.brand_journeys: BrandJourneys | None = None
 
     # ---- what events call for (signal handlers: no awaiting here) ----------------------------
@@ -110,9 +111,10 @@ class Lifecycle:
 
     # ---- the loop's part ----------------------------------------------------------------------
 
-    async def load_settings(self) -> None:
-        self.brand_journeys = await workflow.execute_activity_method(
-            JourneyActivities.brand_journeys, self.brand, **BOOKKEEPING)
+    async def load_settings(self, in_task: bool = False) -> None:
+        """The brand's journey settings; `in_task` reads them inside the current workflow task."""
+        run = workflow.execute_local_activity_method if in_task else workflow.execute_activity_method
+        self.brand_journeys = await run(JourneyActivities.brand_journeys, self.brand, **BOOKKEEPING)
 
     @property
     def settings(self) -> JourneySettings:
@@ -132,7 +134,7 @@ class Lifecycle:
             await self._signal_all("marketing_paused", s.pause.reason if s.pause else None)
         if s.view_changed:
             s.view_changed = False
-            if workflow.patched("view-to-watchers"):
+            if self.patches.has("view-to-watchers"):
                 await self._tell_watchers(self.view(profile))
             else:
                 await self._signal_all("player_changed", self.view(profile))
@@ -226,8 +228,11 @@ class Lifecycle:
             churn_risk=due.churn_risk, marketing_paused=s.pause.reason if s.pause else None,
             proposed_tier=proposed_tier,
         )
+        queue = workflow.info().task_queue
+        if self.patches.current:
+            queue = journey_task_queue(queue)
         await workflow.start_child_workflow(
-            JOURNEY_WORKFLOWS[kind].run, start, id=child_id, task_queue=workflow.info().task_queue,
+            JOURNEY_WORKFLOWS[kind].run, start, id=child_id, task_queue=queue,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             memo={"summary": f"{kind.replace('_', ' ')} journey #{n} for player {self.player_id} of {self.brand}"},
         )

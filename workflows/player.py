@@ -29,6 +29,7 @@ from crm.profile import PlayerProfile
 with workflow.unsafe.imports_passed_through():
     from activities.recording import RecordingActivities
     from workflows.lifecycle import Lifecycle
+    from workflows.patches import Patches
 
 CRM_BRAND = SearchAttributeKey.for_keyword("CrmBrand")
 CRM_STAGE = SearchAttributeKey.for_keyword("CrmStage")
@@ -72,9 +73,10 @@ class PlayerWorkflow:
         self._recent_rejections = deque(state.recent_rejections, maxlen=RECENT_REJECTIONS)
         self._profile_dirty = state.profile_dirty
         self._rejection_seq = 0
-        self._lifecycle = Lifecycle(self._player.brand, self._player.player_id, state.lifecycle)
+        self._patches = Patches()
+        self._lifecycle = Lifecycle(self._player.brand, self._player.player_id, state.lifecycle, self._patches)
         self._journeys_on = False
-        self._record_in_task = False
+        self._record_in_task = self._reads_in_task = False
         self._wake: asyncio.Task[None] | None = None  # the one timer armed for _next_wake()
         self._wake_at: datetime | None = None
         self._reindex = False  # staff-visible attributes changed without other work to do
@@ -87,11 +89,14 @@ class PlayerWorkflow:
     async def run(self, start: Any) -> None:
         if self._wrong_id:
             raise ApplicationError(self._wrong_id, type="InvalidWorkflowId", non_retryable=True)
+        self._patches.decide()
         # Events are stored inside the workflow task that received them (a local activity): a
         # returning player's event costs one workflow task, not two.
-        self._record_in_task = workflow.patched("record-in-workflow-task")
+        self._record_in_task = self._patches.has("record-in-workflow-task")
+        # So are a run's first reads: a new player's welcome starts in the task that got `registered`.
+        self._reads_in_task = self._patches.current
         await self._begin()
-        one_wake_timer = workflow.patched("one-wake-timer")
+        one_wake_timer = self._patches.has("one-wake-timer")
         woken = lambda: (self._has_work() or self._journey_work() or self._should_continue_as_new()  # noqa: E731
                          or self._reindex)
         while True:
@@ -117,23 +122,24 @@ class PlayerWorkflow:
                 await self._lifecycle.act(self._profile)  # after the events are stored
 
     async def _begin(self) -> None:
-        if not self._carried and workflow.patched("start-reads-together"):
+        if not self._carried and self._patches.has("start-reads-together"):
             # A new player's first event waits on both reads: one round trip, not two.
             self._journeys_on = True
-            await asyncio.gather(self._start_from_stored_profile(), self._lifecycle.load_settings())
+            await asyncio.gather(self._start_from_stored_profile(), self._lifecycle.load_settings(self._reads_in_task))
             return
-        if not self._carried and workflow.patched("seed-profile-from-store"):
+        if not self._carried and self._patches.has("seed-profile-from-store"):
             await self._start_from_stored_profile()
         # Runs begun before journeys existed keep running without them until continue-as-new.
-        self._journeys_on = workflow.patched("lifecycle-journeys")
+        self._journeys_on = self._patches.has("lifecycle-journeys")
         if self._journeys_on:
-            await self._lifecycle.load_settings()
+            await self._lifecycle.load_settings(self._reads_in_task)
 
     async def _start_from_stored_profile(self) -> None:
         """A new workflow for a player PostgreSQL already knows (imported history, or a workflow
         that was reset) starts from that profile; the events received meanwhile are folded anew."""
-        stored = await workflow.execute_activity_method(
-            RecordingActivities.stored_profile, args=[self._player.brand, self._player.player_id], **RECORD_OPTIONS)
+        read = workflow.execute_local_activity_method if self._reads_in_task else workflow.execute_activity_method
+        stored = await read(RecordingActivities.stored_profile, args=[self._player.brand, self._player.player_id],
+                            **RECORD_OPTIONS)
         if stored is None:
             return
         profile = PlayerProfile.model_validate(stored.profile)
@@ -353,7 +359,7 @@ class PlayerWorkflow:
         changed = [u for u in wanted if current.get(u.key) != u.value]
         if changed:
             workflow.upsert_search_attributes(changed)
-        if self._journeys_on and workflow.patched("player-memo"):
+        if self._journeys_on and self._patches.has("player-memo"):
             summary = self._lifecycle.summary(self._profile)
             if workflow.memo_value("summary", default=None, type_hint=str) != summary:
                 workflow.upsert_memo({"summary": summary})
