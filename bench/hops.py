@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from crm.journeys import journey_id
+from crm.players import PlayerRef
 
 PARTS = ("start call", "workflow task waiting", "workflow task running", "activity waiting", "activity running",
          "server")
@@ -31,18 +32,20 @@ _ENDED_BY = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: "activity waiting",
     EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: "activity running",
 }
+_FAILED_TASK = (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
 _ACTIONS = ("grant_incentive", "send_message")
 
 
 async def registration_path(client: Client, brand: str, player_id: str, sent: float, acted: float) -> dict[str, float]:
     """Seconds in each part of one registration's path, plus retried activities and failed tasks."""
-    player = [e async for e in client.get_workflow_handle(f"player:{brand}:{player_id}").fetch_history_events()]
+    player_workflow = client.get_workflow_handle(PlayerRef(brand, player_id).workflow_id)
+    player = [e async for e in player_workflow.fetch_history_events()]
     welcome_id = journey_id("welcome", brand, player_id, 1)
     welcome = [e async for e in client.get_workflow_handle(welcome_id).fetch_history_events()]
     path = _until(player, lambda e: e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
                   and e.start_child_workflow_execution_initiated_event_attributes.workflow_id == welcome_id)
     path += _until(welcome, lambda e: e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-                   and welcome_activity(welcome, e) in _ACTIONS)
+                   and _activity_name(welcome, e) in _ACTIONS)
     parts = dict.fromkeys(PARTS + COUNTS, 0.0)
     previous = sent
     for n, event in enumerate(path):
@@ -51,13 +54,13 @@ async def registration_path(client: Client, brand: str, player_id: str, sent: fl
         previous = max(at, previous)
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             parts["retries"] += event.activity_task_started_event_attributes.attempt - 1
-        if event.event_type in (EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT):
+        if event.event_type in _FAILED_TASK:
             parts["failed tasks"] += 1
     parts["activity running"] += max(acted - previous, 0.0)  # the action's activity until the platform has it
     return parts
 
 
-def welcome_activity(history: list[Any], started: Any) -> str:
+def _activity_name(history: list[Any], started: Any) -> str:
     scheduled_id = started.activity_task_started_event_attributes.scheduled_event_id
     scheduled = next(e for e in history if e.event_id == scheduled_id)
     return scheduled.activity_task_scheduled_event_attributes.activity_type.name
@@ -72,8 +75,8 @@ def _until(history: list[Any], last: Any) -> list[Any]:
 
 async def where_time_goes(client: Client, brand: str, registered: dict[str, float],
                           acted: dict[str, float]) -> dict[str, dict[str, float]]:
-    """The mean of each part (ms; retries and failed tasks counted) over the typical registrations (the middle half by total time)
-    and over the slowest 5 %."""
+    """The mean of each part (ms; retries and failed tasks as counts) over the typical registrations
+    (the middle half by total time) and over the slowest 5 %."""
     players = sorted((p for p in registered if p in acted), key=lambda p: acted[p] - registered[p])
     if not players:
         return {}
