@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import functools
 import json
@@ -13,12 +14,14 @@ import logging
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import workflows
 from activities.acting import ActingActivities
 from activities.churn import ChurnActivities, ChurnSignalling
 from activities.decisions import DecisionActivities
@@ -89,8 +92,17 @@ class Workers:
         await self._stack.aclose()
 
 
+def byte_compile_workflows() -> None:
+    """The sandbox imports a workflow's module afresh for every run. Without its bytecode on disk
+    (an editable install with PYTHONDONTWRITEBYTECODE=1, as on our development machines) every
+    new player's and journey's run compiles the source again. Write what is missing or stale;
+    where the code is read-only (an installed package, compiled by pip) nothing changes."""
+    compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
+
+
 def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry,
                  settings: Settings) -> Workers:
+    byte_compile_workflows()
     http = PlatformHttp(settings.platform_url, timeout=timedelta(seconds=settings.platform_timeout_seconds))
     risk, ledger = Risk(http), Ledger(store.pool)
     facts = PlayerFacts(store.pool, risk, rules)
