@@ -40,6 +40,9 @@ class DecisionRecorder(Protocol):
 
 
 class FactSource(Protocol):
+    async def facts(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
+                    days_inactive: int, now: datetime) -> Facts: ...
+
     async def gather(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
                      days_inactive: int, now: datetime) -> tuple[Facts, PlayerStatus]: ...
 

@@ -70,10 +70,12 @@ class JourneyActivities:
 
     @activity.defn(name="vip_tier_due")
     async def vip_tier_due(self, brand: str, player_id: str) -> str | None:
-        """The highest tier the brand's VIP rules would propose now, if above the current one."""
+        """The highest tier the brand's VIP rules would propose now, if above the current one.
+
+        Asked after every deposit, inside the player's workflow task: PostgreSQL only, no platform call."""
         assert self._facts is not None, "the worker wires a fact source"
-        facts, _ = await self._facts.gather(brand, player_id, trigger="vip_review", step="start",
-                                            trigger_amount=Decimal(0), days_inactive=0, now=datetime.now(UTC))
+        facts = await self._facts.facts(brand, player_id, trigger="vip_review", step="start",
+                                        trigger_amount=Decimal(0), days_inactive=0, now=datetime.now(UTC))
         compiled = self._registry.current()
         rules = {r.id: r for r in compiled.book.for_brand(brand).rules}
         proposed = [a.vip_tier.tier for rule_id in compiled.matching(brand, "vip_review", facts.model_dump())

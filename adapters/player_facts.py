@@ -50,24 +50,24 @@ class PlayerFacts:
         self._rules = rules
         self._segments = Segments(pool)
 
+    async def facts(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
+                    days_inactive: int, now: datetime) -> Facts:
+        """What the rules match on, without the guards' reads and the risk call: a VIP check needs no more."""
+        async with self._pool.acquire() as conn:
+            profile, week, month = await self._history(conn, brand, player_id, now)
+        return await self._facts(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
+                                 days_inactive=days_inactive, now=now)
+
     async def gather(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
                      days_inactive: int, now: datetime) -> tuple[Facts, PlayerStatus]:
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT profile FROM players WHERE brand = $1 AND player_id = $2", brand, player_id)
-            if row is None:
-                raise UnknownPlayer(f"no profile stored for player {player_id!r} of brand {brand!r}")
-            profile = PlayerProfile.model_validate(_json(row["profile"]))
-            week = await self._window(conn, brand, player_id, now, 7)
-            month = await self._window(conn, brand, player_id, now, 30)
+            profile, week, month = await self._history(conn, brand, player_id, now)
             today = now.replace(hour=0, minute=0, second=0, microsecond=0)
             sent = await conn.fetch(_MESSAGES, brand, player_id, today, now - timedelta(days=7))
             spent = await conn.fetchrow(_INCENTIVES, brand, player_id, today, now - timedelta(days=30))
         risk = await self._risk.profile(brand, player_id)
-        config = self._rules.current().book.for_brand(brand).config
-        population, ltv = await self._segments.of_player(brand, player_id)
-        segments = own_segments(profile, now, config.segments, config.churn.threshold) + population
-        facts = facts_for(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
-                          days_inactive=days_inactive, now=now, segments=segments, ltv_12m=ltv)
+        facts = await self._facts(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
+                                  days_inactive=days_inactive, now=now)
         status = PlayerStatus(
             self_excluded=profile.self_excluded, account_closed=profile.account_closed,
             rg_severity=profile.rg_severity, bonus_abuse=risk.bonus_abuse_score >= BONUS_ABUSE_FROM,
@@ -76,6 +76,22 @@ class PlayerFacts:
             incentives_30d=spent["player_30d"], brand_incentives_today=spent["brand_today"],
         )
         return facts, status
+
+    async def _history(self, conn: asyncpg.Connection, brand: str, player_id: str,
+                       now: datetime) -> tuple[PlayerProfile, Window, Window]:
+        row = await conn.fetchrow("SELECT profile FROM players WHERE brand = $1 AND player_id = $2", brand, player_id)
+        if row is None:
+            raise UnknownPlayer(f"no profile stored for player {player_id!r} of brand {brand!r}")
+        profile = PlayerProfile.model_validate(_json(row["profile"]))
+        return profile, await self._window(conn, brand, player_id, now, 7), await self._window(conn, brand, player_id, now, 30)
+
+    async def _facts(self, profile: PlayerProfile, week: Window, month: Window, *, trigger: Trigger, step: str,
+                     trigger_amount: Decimal, days_inactive: int, now: datetime) -> Facts:
+        config = self._rules.current().book.for_brand(profile.brand).config
+        population, ltv = await self._segments.of_player(profile.brand, profile.player_id)
+        segments = own_segments(profile, now, config.segments, config.churn.threshold) + population
+        return facts_for(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
+                         days_inactive=days_inactive, now=now, segments=segments, ltv_12m=ltv)
 
     async def _window(self, conn: asyncpg.Connection, brand: str, player_id: str, now: datetime, days: int) -> Window:
         since = (now - timedelta(days=days)).date()

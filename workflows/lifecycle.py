@@ -214,8 +214,11 @@ class Lifecycle:
             return
         proposed_tier = None
         if due.kind == "vip_check":
-            proposed_tier = await workflow.execute_activity_method(
-                JourneyActivities.vip_tier_due, args=[self.brand, self.player_id], **BOOKKEEPING)
+            # After every deposit: inside the task, not one more task and five history events each time.
+            check = (workflow.execute_local_activity_method if self.patches.has("vip-check-in-task")
+                     else workflow.execute_activity_method)
+            proposed_tier = await check(JourneyActivities.vip_tier_due, args=[self.brand, self.player_id],
+                                        **BOOKKEEPING)
             if proposed_tier is None:
                 return
         kind = "vip_upgrade" if due.kind == "vip_check" else due.kind

@@ -16,21 +16,28 @@ from __future__ import annotations
 from temporalio import workflow
 
 ALL_SO_FAR = "changes-decided-at-start"
+# Changes made since, in the order they were made: each is decided in `decide()` as well.
+# - vip-check-in-task: after a deposit, the VIP check is a local activity in the same task.
+DECIDED_AT_START = ("vip-check-in-task",)
 
 
 class Patches:
     def __init__(self) -> None:
         self._current = False
+        self._since: dict[str, bool] = {}
 
     def decide(self) -> None:
         """First thing in the run, before anything is awaited."""
         self._current = workflow.patched(ALL_SO_FAR)
+        self._since = {change: workflow.patched(change) for change in DECIDED_AT_START}
 
     @property
     def current(self) -> bool:
-        """The run began with today's code: it has every change, including those made with this one."""
+        """The run began with the code that made this class: it has every change up to it."""
         return self._current
 
     def has(self, change: str) -> bool:
-        """Whether the run has a change made before this one (patched as `change`)."""
+        """Whether the run has a change (patched as `change`)."""
+        if change in self._since:
+            return self._since[change]
         return self._current or workflow.patched(change)
