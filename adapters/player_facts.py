@@ -83,7 +83,8 @@ class PlayerFacts:
         if row is None:
             raise UnknownPlayer(f"no profile stored for player {player_id!r} of brand {brand!r}")
         profile = PlayerProfile.model_validate(_json(row["profile"]))
-        return profile, await self._window(conn, brand, player_id, now, 7), await self._window(conn, brand, player_id, now, 30)
+        week = await self._window(conn, brand, player_id, now, 7)
+        return profile, week, await self._window(conn, brand, player_id, now, 30)
 
     async def _facts(self, profile: PlayerProfile, week: Window, month: Window, *, trigger: Trigger, step: str,
                      trigger_amount: Decimal, days_inactive: int, now: datetime) -> Facts:

@@ -463,7 +463,9 @@ async def test_a_new_players_welcome_starts_in_the_task_that_got_registered_on_t
     assert (await env.client.get_workflow_handle(welcome).describe()).task_queue == journey_task_queue(QUEUE)
 
 
-async def test_a_deposits_vip_check_runs_inside_the_players_workflow_task(env: WorkflowEnvironment, player_id: str) -> None:
+async def test_a_deposits_vip_check_runs_inside_the_players_workflow_task(
+    env: WorkflowEnvironment, player_id: str
+) -> None:
     """Every deposit asks whether a VIP tier is due; asked as an activity of its own, that was one
     more workflow task and five more history events per deposit for the server."""
     await vip_candidate(env, player_id)
