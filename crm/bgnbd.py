@@ -23,6 +23,14 @@ from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 _START = np.log([1.0, 1.0, 1.0, 1.0])
+# Each parameter stays within 1e-8..1e8. Where the optimum lies at infinity (players who all
+# come at the same rate: no spread), the search would otherwise go on to values where gammaln's
+# differences cancel to a log-likelihood of exactly 0 and "win" there, predicting nothing.
+_LOG_BOUND = np.log(1e8)
+
+
+def _parameters(log_params: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.exp(np.clip(log_params, -_LOG_BOUND, _LOG_BOUND))
 
 
 class _BgNbdLikelihood(GenericLikelihoodModel):  # type: ignore[misc]
@@ -31,7 +39,7 @@ class _BgNbdLikelihood(GenericLikelihoodModel):  # type: ignore[misc]
         self.x, self.t_x, self.T = x, t_x, T
 
     def loglikeobs(self, params: NDArray[np.float64]) -> NDArray[np.float64]:
-        return _loglike(np.exp(params), self.x, self.t_x, self.T)
+        return _loglike(_parameters(params), self.x, self.t_x, self.T)
 
 
 def _loglike(params: NDArray[np.float64], x: NDArray[np.float64], t_x: NDArray[np.float64],
@@ -69,7 +77,7 @@ class BgNbd:
             result = model.fit(start_params=_START, method="bfgs", maxiter=2000, disp=False)
         if not np.all(np.isfinite(result.params)):
             raise ValueError("BG/NBD fit did not converge: too little history to estimate from")
-        r, alpha, a, b = np.exp(result.params)
+        r, alpha, a, b = _parameters(result.params)
         return cls(float(r), float(alpha), float(a), float(b), float(model.loglike(result.params)))
 
     def p_alive(self, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> NDArray[np.float64]:  # noqa: N803

@@ -52,3 +52,13 @@ def test_a_quiet_spell_is_likelier_for_the_lapsed_and_over_longer_horizons(fitte
     regular, lapsed = fitted.p_none(4, [10, 10], [38, 10], [38.86, 38.86])
     assert 0 < regular < lapsed < 1
     assert fitted.p_none(1, [10], [38], [38.86])[0] > fitted.p_none(26, [10], [38], [38.86])[0]
+
+
+def test_players_who_all_come_at_one_rate_are_expected_to_keep_it() -> None:
+    # No spread between players puts the optimum at infinite r and alpha; the fit must stop at a
+    # finite one that still predicts, not at overflowed parameters that predict nothing.
+    x, t_x, T = [8.0] * 19 + [9.0], [56.0] * 19 + [59.0], [60.0] * 20  # noqa: N806
+    model = BgNbd.fit(x, t_x, T)
+    expected = model.expected(365, x, t_x, T)
+    assert model.log_likelihood < 0
+    assert np.all((expected > 8 / 60 * 365 * 0.8) & (expected < 9 / 60 * 365 * 1.2)), expected
