@@ -20,7 +20,8 @@ to see the journeys' cost.
 
 It reports the rate sustained into PostgreSQL, p50/p95/p99 from sending an event to its row
 committed there, and from sending a `registered` event to the welcome journey's first action
-arriving at the reference platform. "Open loop" means events are sent on schedule whether or
+arriving at the reference platform, and the CPU each process spent per event (worker, dev
+server, PostgreSQL, this process). "Open loop" means events are sent on schedule whether or
 not the CRM keeps up, so a backlog shows as latency, not as a slower sender. Stored as case
 "live_events" in bench/results.json.
 """
@@ -55,6 +56,7 @@ from adapters.reference_platform.server import reference_platform  # noqa: E402
 from adapters.store import PlayerStore  # noqa: E402
 from adapters.temporal import ensure_search_attributes  # noqa: E402
 from adapters.temporal_dev_server import TemporalDevServer, free_port  # noqa: E402
+from bench.cpu import CpuMeter  # noqa: E402
 from bench.hops import where_time_goes  # noqa: E402
 from bench.results import machine, save_case  # noqa: E402
 from crm.journeys import journey_task_queue  # noqa: E402
@@ -81,9 +83,9 @@ class BareCounter:
 
 @contextlib.asynccontextmanager
 async def crm_worker(client: Client, temporal: str, database_url: str, platform_url: str,
-                     smtp_port: int) -> AsyncIterator[None]:
-    """`crm worker` in its own process, as it runs in production; yields once it polls `bench-crm`,
-    so that its start-up is not counted as latency."""
+                     smtp_port: int) -> AsyncIterator[int]:
+    """`crm worker` in its own process, as it runs in production; yields its pid once it polls
+    `bench-crm`, so that its start-up is not counted as latency."""
     env = {**os.environ, "CRM_TEMPORAL_ADDRESS": temporal, "CRM_DATABASE_URL": database_url,
            "CRM_PLATFORM_URL": platform_url, "CRM_SMTP_PORT": str(smtp_port), "CRM_TASK_QUEUE": "bench-crm",
            "CRM_LOG_LEVEL": "WARNING", "CRM_METRICS_PORT": "0"}
@@ -95,7 +97,7 @@ async def crm_worker(client: Client, temporal: str, database_url: str, platform_
             if process.returncode is not None:
                 raise RuntimeError(f"crm worker exited with {process.returncode}")
             await asyncio.sleep(0.2)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         await process.wait()
@@ -216,7 +218,9 @@ async def main(rate: float, seconds: float, registrations: float = 0.01) -> dict
 
             async with reference_platform(port=free_port(), smtp_port=free_port()) as reference, crm_worker(
                 client, server.address, pg.get_uri(), reference.url, reference.smtp_port,
-            ):
+            ) as worker_pid:
+                cpu = CpuMeter(worker=worker_pid, temporal=server.pid, postgres=pg.get_pid())
+                cpu.start()
                 first_send = time.time()
                 sent_at, late = await open_loop(events, rate, EventSender(client, "bench-crm").send)
                 registered = {e["player_id"]: sent_at[e["event_id"]] for e in events if e["type"] == "registered"}
@@ -233,6 +237,7 @@ async def main(rate: float, seconds: float, registrations: float = 0.01) -> dict
                     if stored == len(events) and welcomed >= len(registered) and time.time() - quiet_since > 3:
                         break
                     await asyncio.sleep(0.5)
+                cpu.stop()
                 # The database is this run's own: every event of the brand is one it sent.
                 rows = await store.fetch("SELECT event_id, recorded_at FROM events WHERE brand = $1", BRAND)
                 first_action: dict[str, float] = {}
@@ -262,6 +267,8 @@ async def main(rate: float, seconds: float, registrations: float = 0.01) -> dict
         "history_events_per_event": round(sum(crm_history.values()) / stored, 1),
         "history_events_per_event_by_workflow": {k: round(v / stored, 2) for k, v in sorted(crm_history.items())},
         "baseline_history_events_per_signal": round(bare_history / bare_signals, 1),
+        "cpu_ms_per_event": cpu.per_event_ms(stored),
+        "cores_busy": cpu.cores_busy(),
         "event_to_postgres_ms": percentiles(to_postgres),
         "trigger_to_action_ms": percentiles(to_action) if to_action else None,
         "registration_path_ms": path,
@@ -278,6 +285,8 @@ def report(result: dict[str, Any]) -> str:
              f"history events the server wrote per event: crm {result['history_events_per_event']} ("
              + ", ".join(f"{k} {v}" for k, v in result["history_events_per_event_by_workflow"].items())
              + f"), bare {result['baseline_history_events_per_signal']}",
+             "CPU ms per event: " + ", ".join(f"{k} {v:g}" for k, v in result["cpu_ms_per_event"].items())
+             + f"; cores kept busy over the run (of {os.cpu_count()}): " + ", ".join(f"{k} {v:g}" for k, v in result["cores_busy"].items()),
              "event sent -> row in PostgreSQL (ms): " + ", ".join(f"{k} {v}" for k, v in result["event_to_postgres_ms"].items())]
     if result["trigger_to_action_ms"]:
         lines.append(f"registered sent -> welcome's first action at the platform (ms, {result['acted']} of"

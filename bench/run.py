@@ -52,10 +52,12 @@ def table(cases: list[dict[str, Any]]) -> str:
         match c["name"]:
             case "live_events":
                 action = c["trigger_to_action_ms"] or {"p50": 0, "p99": 0}
+                cpu = c.get("cpu_ms_per_event")
+                spent = f"; CPU per event: worker {cpu['worker']:g} ms, dev server {cpu['temporal']:g} ms" if cpu else ""
                 rows.append(f"| live events | events/s sustained into PostgreSQL, {c['offered_per_s']:g}/s offered for "
                             f"{c['seconds']:g} s, {c.get('registration_share', 0.05):.0%} new players; p99 to PostgreSQL "
                             f"{c['event_to_postgres_ms']['p99']:,} ms; registration to the welcome's first action p50 "
-                            f"{action['p50']:,} ms, p99 {action['p99']:,} ms | {c['crm_sustained_per_s']} | "
+                            f"{action['p50']:,} ms, p99 {action['p99']:,} ms{spent} | {c['crm_sustained_per_s']} | "
                             f"{c['baseline_bare_signals_per_s']} bare signals/s | {c['ratio_crm_to_baseline']} |")
             case "bulk_import":
                 rows.append(f"| bulk import | events/s, {c['events']:,} events | {c['crm_import_per_s']:,} | "
