@@ -18,7 +18,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
@@ -54,9 +54,13 @@ log = logging.getLogger("crm.worker")
 
 # Journeys begun before they had a queue of their own still run on the players' one.
 WORKFLOWS = [PlayerWorkflow, *JOURNEY_WORKFLOWS.values(), ChurnScoringWorkflow]
-# The pure core is deterministic; passing it through keeps one copy of pydantic's models in
-# memory instead of re-importing them per workflow run.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("crm"))
+# The sandbox imports each run's workflow module afresh and passes every activation through its
+# restricted globals: at 100 events/s that was a sixth of the worker's CPU. What it catches
+# (I/O, the wall clock or randomness in workflow code) it catches in the tests, which run every
+# workflow in it (`CRM_WORKFLOW_SANDBOX`) and replay every saved history in it. The pure core
+# is deterministic; passing it through keeps one copy of pydantic's models in memory.
+SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("crm"))
+UNSANDBOXED = UnsandboxedWorkflowRunner()
 
 
 class Workers:
@@ -92,6 +96,13 @@ class Workers:
         await self._stack.aclose()
 
 
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    if not settings.workflow_sandbox:
+        return UNSANDBOXED
+    byte_compile_workflows()
+    return SANDBOX
+
+
 def byte_compile_workflows() -> None:
     """The sandbox imports a workflow's module afresh for every run. Without its bytecode on disk
     (an editable install with PYTHONDONTWRITEBYTECODE=1, as on our development machines) every
@@ -102,7 +113,6 @@ def byte_compile_workflows() -> None:
 
 def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: RuleRegistry,
                  settings: Settings) -> Workers:
-    byte_compile_workflows()
     http = PlatformHttp(settings.platform_url, timeout=timedelta(seconds=settings.platform_timeout_seconds))
     risk, ledger = Risk(http), Ledger(store.pool)
     facts = PlayerFacts(store.pool, risk, rules)
@@ -121,7 +131,7 @@ def build_worker(client: Client, store: PlayerStore, task_queue: str, rules: Rul
         journeys.check_affordability, journeys.exclude_across_group,
         churn.train, churn.score, signalling.signal_crossings, segments.refresh, segments.notify,
     ]
-    worker = functools.partial(Worker, client, activities=activities, workflow_runner=WORKFLOW_RUNNER,
+    worker = functools.partial(Worker, client, activities=activities, workflow_runner=workflow_runner(settings),
                                max_cached_workflows=settings.max_cached_workflows)
     return Workers(worker(task_queue=task_queue, workflows=WORKFLOWS),
                    worker(task_queue=journey_task_queue(task_queue), workflows=list(JOURNEY_WORKFLOWS.values())))

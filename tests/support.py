@@ -68,11 +68,12 @@ def event(event_type: str, brand: str, player_id: str, /, **fields: Any) -> dict
 
 
 def platform_settings(platform: Any) -> Any:
-    """Worker settings pointing at a running reference platform."""
+    """Worker settings pointing at a running reference platform, workflows in the sandbox (so that
+    a workflow reaching for I/O, the clock or randomness fails a test)."""
     from crm.settings import Settings
 
     return Settings(platform_url=platform.url, smtp_host=platform.smtp_host, smtp_port=platform.smtp_port,
-                    platform_timeout_seconds=2)
+                    platform_timeout_seconds=2, workflow_sandbox=True)
 
 
 def treated_player(brand: str, *kinds: str) -> str:
