@@ -34,7 +34,9 @@ class CpuMeter:
     def __init__(self, **pids: int) -> None:
         self.pids = pids
         self._started: dict[str, float] = {}
+        self._since = 0.0
         self.spent: dict[str, float] = {}
+        self.seconds = 0.0
 
     def _read(self) -> dict[str, float]:
         return {"driver": cpu_seconds(os.getpid(), descendants=False),
