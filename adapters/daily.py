@@ -52,11 +52,15 @@ def _upsert(table: str, key: tuple[str, ...], columns: tuple[str, ...], totals: 
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}")
 
 
-def with_daily_totals(insert_events_returning: str, result: str = "count(*) AS new") -> str:
+def with_daily_totals(insert_events_returning: str, result: str = "count(*) AS new", *also: str) -> str:
     """`insert_events_returning` (an INSERT INTO events ... RETURNING brand, player_id, type,
     occurred_at, payload), then the aggregates of what it inserted; the statement returns
-    `result` over the new events (by default how many there were)."""
+    `result` over the new events (by default how many there were).
+
+    `also` are further writes (each ending in RETURNING) made by the same statement, so that a
+    batch is one round trip to PostgreSQL and all or nothing without a transaction block."""
     days = _upsert("player_days", ("brand", "player_id", "day"), DAY_COLUMNS, _DAY_TOTALS)
     games = _upsert("player_day_games", ("brand", "player_id", "day", "game_category"), GAME_COLUMNS, _GAME_TOTALS)
-    return (f"WITH fresh AS ({insert_events_returning}), days AS ({days} RETURNING 1), games AS ({games} RETURNING 1) "
-            f"SELECT {result} FROM fresh")
+    writes = "".join(f", also_{n} AS ({write})" for n, write in enumerate(also))
+    return (f"WITH fresh AS ({insert_events_returning}), days AS ({days} RETURNING 1), games AS ({games} RETURNING 1)"
+            f"{writes} SELECT {result} FROM fresh")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 
 from adapters.platform.risk import Risk
-from adapters.segments import Segments
 from crm.facts import Facts, Trigger
 from crm.player_facts import Window, facts_for
 from crm.profile import PlayerProfile
@@ -19,14 +20,27 @@ from rules.registry import RuleRegistry
 
 BONUS_ABUSE_FROM = Decimal("0.8")
 
-_WINDOW = """
-    SELECT coalesce(sum(deposit_amount), 0) AS deposits, coalesce(sum(failed_deposits), 0) AS failed_deposits,
-           coalesce(sum(sessions), 0) AS sessions, coalesce(sum(stake), 0) AS stake, coalesce(sum(win), 0) AS win
-    FROM player_days WHERE brand = $1 AND player_id = $2 AND day > $3::date
-"""
+# A window's sums: the name in `Window`, the column of `player_days`.
+_SUMS = {"deposits": "deposit_amount", "failed_deposits": "failed_deposits", "sessions": "sessions",
+         "stake": "stake", "win": "win"}
 _TOP_CATEGORY = """
-    SELECT game_category FROM player_day_games WHERE brand = $1 AND player_id = $2 AND day > $3::date
+    SELECT game_category FROM player_day_games WHERE brand = $1 AND player_id = $2 AND day > {since}
     GROUP BY game_category HAVING sum(stake) > 0 ORDER BY sum(stake) DESC, game_category LIMIT 1
+"""
+# Everything a player's rules match on, in one round trip: asked after every deposit (the VIP
+# check) as well as at each journey's decision. $3 and $4 are the first days after the 7- and
+# 30-day windows' starts.
+_HISTORY = f"""
+    SELECT p.profile, s.population, s.ltv_12m, w.*, t7.game_category AS top_7, t30.game_category AS top_30
+    FROM players p
+    CROSS JOIN LATERAL (
+        SELECT {", ".join(f"coalesce(sum({column}) FILTER (WHERE day > {since}), 0) AS {name}_{days}"
+                          for days, since in ((7, "$3::date"), (30, "$4::date")) for name, column in _SUMS.items())}
+        FROM player_days WHERE brand = $1 AND player_id = $2 AND day > $4::date) w
+    LEFT JOIN LATERAL ({_TOP_CATEGORY.format(since="$3::date")}) t7 ON true
+    LEFT JOIN LATERAL ({_TOP_CATEGORY.format(since="$4::date")}) t30 ON true
+    LEFT JOIN player_segments s ON s.brand = p.brand AND s.player_id = p.player_id
+    WHERE p.brand = $1 AND p.player_id = $2
 """
 _MESSAGES = """
     SELECT channel, count(*) FILTER (WHERE sent_at > $3) AS today, count(*) AS week
@@ -48,26 +62,23 @@ class PlayerFacts:
         self._pool = pool
         self._risk = risk
         self._rules = rules
-        self._segments = Segments(pool)
 
     async def facts(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
                     days_inactive: int, now: datetime) -> Facts:
         """What the rules match on, without the guards' reads and the risk call: a VIP check needs no more."""
-        async with self._pool.acquire() as conn:
-            profile, week, month = await self._history(conn, brand, player_id, now)
-        return await self._facts(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
-                                 days_inactive=days_inactive, now=now)
+        history = await self._history(self._pool, brand, player_id, now)
+        return self._facts(history, trigger=trigger, step=step, trigger_amount=trigger_amount,
+                           days_inactive=days_inactive, now=now)
 
     async def gather(self, brand: str, player_id: str, *, trigger: Trigger, step: str, trigger_amount: Decimal,
                      days_inactive: int, now: datetime) -> tuple[Facts, PlayerStatus]:
-        async with self._pool.acquire() as conn:
-            profile, week, month = await self._history(conn, brand, player_id, now)
-            today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            sent = await conn.fetch(_MESSAGES, brand, player_id, today, now - timedelta(days=7))
-            spent = await conn.fetchrow(_INCENTIVES, brand, player_id, today, now - timedelta(days=30))
-        risk = await self._risk.profile(brand, player_id)
-        facts = await self._facts(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
-                                  days_inactive=days_inactive, now=now)
+        # The risk system is asked while PostgreSQL answers: a journey's decision is on the way
+        # from the triggering event to the player's bonus.
+        (history, sent, spent), risk = await asyncio.gather(self._status_reads(brand, player_id, now),
+                                                            self._risk.profile(brand, player_id))
+        facts = self._facts(history, trigger=trigger, step=step, trigger_amount=trigger_amount,
+                            days_inactive=days_inactive, now=now)
+        profile = history.profile
         status = PlayerStatus(
             self_excluded=profile.self_excluded, account_closed=profile.account_closed,
             rg_severity=profile.rg_severity, bonus_abuse=risk.bonus_abuse_score >= BONUS_ABUSE_FROM,
@@ -77,29 +88,42 @@ class PlayerFacts:
         )
         return facts, status
 
-    async def _history(self, conn: asyncpg.Connection, brand: str, player_id: str,
-                       now: datetime) -> tuple[PlayerProfile, Window, Window]:
-        row = await conn.fetchrow("SELECT profile FROM players WHERE brand = $1 AND player_id = $2", brand, player_id)
+    async def _status_reads(self, brand: str, player_id: str,
+                            now: datetime) -> tuple[_History, list[asyncpg.Record], asyncpg.Record]:
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self._pool.acquire() as conn:
+            return (await self._history(conn, brand, player_id, now),
+                    await conn.fetch(_MESSAGES, brand, player_id, today, now - timedelta(days=7)),
+                    await conn.fetchrow(_INCENTIVES, brand, player_id, today, now - timedelta(days=30)))
+
+    async def _history(self, db: asyncpg.Pool | asyncpg.Connection, brand: str, player_id: str,
+                       now: datetime) -> _History:
+        row = await db.fetchrow(_HISTORY, brand, player_id, (now - timedelta(days=7)).date(),
+                                (now - timedelta(days=30)).date())
         if row is None:
             raise UnknownPlayer(f"no profile stored for player {player_id!r} of brand {brand!r}")
-        profile = PlayerProfile.model_validate(_json(row["profile"]))
-        week = await self._window(conn, brand, player_id, now, 7)
-        return profile, week, await self._window(conn, brand, player_id, now, 30)
+        week, month = (Window(**{name: row[f"{name}_{days}"] for name in _SUMS}, top_category=row[f"top_{days}"])
+                       for days in (7, 30))
+        return _History(profile=PlayerProfile.model_validate(_json(row["profile"])), week=week, month=month,
+                        population=list(row["population"] or []), ltv_12m=row["ltv_12m"])
 
-    async def _facts(self, profile: PlayerProfile, week: Window, month: Window, *, trigger: Trigger, step: str,
-                     trigger_amount: Decimal, days_inactive: int, now: datetime) -> Facts:
+    def _facts(self, history: _History, *, trigger: Trigger, step: str, trigger_amount: Decimal,
+               days_inactive: int, now: datetime) -> Facts:
+        profile = history.profile
         config = self._rules.current().book.for_brand(profile.brand).config
-        population, ltv = await self._segments.of_player(profile.brand, profile.player_id)
-        segments = own_segments(profile, now, config.segments, config.churn.threshold) + population
-        return facts_for(profile, week, month, trigger=trigger, step=step, trigger_amount=trigger_amount,
-                         days_inactive=days_inactive, now=now, segments=segments, ltv_12m=ltv)
+        segments = own_segments(profile, now, config.segments, config.churn.threshold) + history.population
+        return facts_for(profile, history.week, history.month, trigger=trigger, step=step,
+                         trigger_amount=trigger_amount, days_inactive=days_inactive, now=now, segments=segments,
+                         ltv_12m=history.ltv_12m)
 
-    async def _window(self, conn: asyncpg.Connection, brand: str, player_id: str, now: datetime, days: int) -> Window:
-        since = (now - timedelta(days=days)).date()
-        sums = await conn.fetchrow(_WINDOW, brand, player_id, since)
-        top = await conn.fetchval(_TOP_CATEGORY, brand, player_id, since)
-        return Window(deposits=sums["deposits"], failed_deposits=sums["failed_deposits"], sessions=sums["sessions"],
-                      stake=sums["stake"], win=sums["win"], top_category=top)
+
+@dataclass(frozen=True)
+class _History:
+    profile: PlayerProfile
+    week: Window
+    month: Window
+    population: list[str]
+    ltv_12m: Decimal | None
 
 
 def _json(value: object) -> object:

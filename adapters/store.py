@@ -28,9 +28,10 @@ PROFILE_COLUMNS = (
 _MIGRATION_LOCK = 7_300_001  # any constant: serialises workers migrating at the same time
 
 
-def _upsert_players_sql(only_if: str) -> str:
+def _upsert_players_sql(only_if: str, first: int = 1) -> str:
+    """The upsert of one player's row; its parameters are numbered from `first`."""
     columns = ("brand", "player_id", "revision", "consents", "profile", *PROFILE_COLUMNS)
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    placeholders = ", ".join(f"${i}" for i in range(first, first + len(columns)))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[2:])
     return (
         f"INSERT INTO players ({', '.join(columns)}) VALUES ({placeholders}) "
@@ -38,25 +39,27 @@ def _upsert_players_sql(only_if: str) -> str:
     )
 
 
-_UPSERT_PLAYER = _upsert_players_sql("players.revision < EXCLUDED.revision")
 # A profile rebuilt by `crm import` (revision 0) never replaces one a live workflow keeps.
 UPSERT_IMPORTED_PLAYER = _upsert_players_sql("players.revision = 0")
-# Only events stored just now count towards the aggregates: a retried batch adds nothing.
-_INSERT_EVENTS = with_daily_totals("""
-    INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)
+# A batch from a PlayerWorkflow in one statement: its new events (only those count towards the
+# aggregates, so a retried batch adds nothing), its rejections, and the player's row unless a
+# later revision is already there. Parameters: six event arrays, four rejection arrays, the row.
+_RECORD_BATCH = with_daily_totals(
+    """INSERT INTO events (brand, event_id, player_id, type, occurred_at, payload)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
     ON CONFLICT (brand, event_id) DO NOTHING
-    RETURNING brand, player_id, type, occurred_at, payload
-""")
-_INSERT_REJECTIONS = """
-    INSERT INTO rejected_events (rejection_key, brand, player_id, received_at, reason, payload)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
-    ON CONFLICT (rejection_key) DO NOTHING
-"""
+    RETURNING brand, player_id, type, occurred_at, payload""",
+    "count(*) AS new",
+    """INSERT INTO rejected_events (rejection_key, brand, player_id, received_at, reason, payload)
+    SELECT key, $11, $12, received_at, reason, payload
+    FROM unnest($7::text[], $8::timestamptz[], $9::text[], $10::text[]) AS r(key, received_at, reason, payload)
+    ON CONFLICT (rejection_key) DO NOTHING RETURNING 1""",
+    _upsert_players_sql("players.revision < EXCLUDED.revision", first=11) + " RETURNING 1",
+)
 
 
 class PlayerStore:
-    """Owns the connection pool; every write for one batch is one transaction."""
+    """Owns the connection pool; every write for one batch is one statement."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -89,31 +92,15 @@ class PlayerStore:
         return applied_now
 
     async def record(self, batch: EventBatch) -> int:
-        profile = batch.profile
-        async with self._pool.acquire() as conn, conn.transaction():
-            new = 0
-            if batch.events:
-                new = await conn.fetchval(
-                    _INSERT_EVENTS,
-                    [e.brand for e in batch.events],
-                    [e.event_id for e in batch.events],
-                    [e.player_id for e in batch.events],
-                    [e.type for e in batch.events],
-                    [e.occurred_at for e in batch.events],
-                    [e.model_dump(mode="json") for e in batch.events],
-                )
-            if batch.rejections:
-                await conn.execute(
-                    _INSERT_REJECTIONS,
-                    [r.key for r in batch.rejections],
-                    [profile.brand] * len(batch.rejections),
-                    [profile.player_id] * len(batch.rejections),
-                    [r.received_at for r in batch.rejections],
-                    [r.reason for r in batch.rejections],
-                    [r.payload for r in batch.rejections],
-                )
-            await conn.execute(_UPSERT_PLAYER, *player_row(profile, batch.revision))
-        return new
+        events, rejections = batch.events, batch.rejections
+        return await self._pool.fetchval(
+            _RECORD_BATCH,
+            [e.brand for e in events], [e.event_id for e in events], [e.player_id for e in events],
+            [e.type for e in events], [e.occurred_at for e in events], [e.model_dump(mode="json") for e in events],
+            [r.key for r in rejections], [r.received_at for r in rejections], [r.reason for r in rejections],
+            [r.payload for r in rejections],
+            *player_row(batch.profile, batch.revision),
+        )
 
     async def player(self, brand: str, player_id: str) -> dict[str, Any] | None:
         """The stored profile, in the same shape as the workflow's ``profile`` query."""
