@@ -63,6 +63,7 @@ class Journey(abc.ABC):
         self._stop_reason: str | None = None
         self._paused: str | None = None
         self._waiting_until: datetime | None = None
+        self._bookkeeping_in_task = False
 
     @workflow.signal(name="player_changed", description="The player's workflow sends what changed (internal).")
     def player_changed(self, view: PlayerView) -> None:
@@ -96,7 +97,12 @@ class Journey(abc.ABC):
         started = JourneyStarted(journey_id=workflow.info().workflow_id, brand=start.brand, player_id=start.player_id,
                                  kind=start.kind, group=self.group, started_at=self.started_at)
         recorded = None
-        if workflow.patched("first-step-beside-bookkeeping"):
+        # Our own bookkeeping rows (PostgreSQL only) are written inside the journey's workflow
+        # tasks: as activities of their own they cost every journey two workflow tasks more.
+        self._bookkeeping_in_task = workflow.patched("bookkeeping-in-task")
+        if self._bookkeeping_in_task:
+            await workflow.execute_local_activity_method(JourneyActivities.journey_started, started, **BOOKKEEPING)
+        elif workflow.patched("first-step-beside-bookkeeping"):
             # The player's first offer need not wait for our own bookkeeping row: one round trip less.
             recorded = workflow.start_activity_method(JourneyActivities.journey_started, started, **BOOKKEEPING)
         else:
@@ -115,7 +121,9 @@ class Journey(abc.ABC):
         result = JourneyResult(journey_id=workflow.info().workflow_id, kind=start.kind, group=self.group,
                                outcome=outcome, reason=reason, started_at=self.started_at, ended_at=workflow.now(),
                                **extra)
-        await workflow.execute_activity_method(JourneyActivities.journey_ended, result, **BOOKKEEPING)
+        write = (workflow.execute_local_activity_method if self._bookkeeping_in_task
+                 else workflow.execute_activity_method)
+        await write(JourneyActivities.journey_ended, result, **BOOKKEEPING)
         await workflow.get_external_workflow_handle(start.parent_id).signal("journey_ended", result)
         return result
 
